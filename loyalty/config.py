@@ -1,0 +1,61 @@
+"""Configuration: defaults here, then instance/config.py, then LOYALTY_* environment variables."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Defaults:
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # a form left open over lunch still submits; the token is per session
+    # Absolute base for the webhook URLs handed to Deliverect; None = derived from the request
+    # (correct behind a proxy that sets X-Forwarded-Proto/Host, see PROXY_FIX_HOPS).
+    PUBLIC_BASE_URL: str | None = None
+    PROXY_FIX_HOPS = 0
+    # Installation-wide Deliverect HMAC secret; a tenant's own webhook secret is tried first.
+    DELIVERECT_WEBHOOK_SECRET: str | None = None
+    # "enforce" rejects bad signatures with 401; "log" only records them (for onboarding).
+    DELIVERECT_SIGNATURE_MODE = "enforce"
+    # Staging: Deliverect signs with the channelLinkId until a real secret exists.
+    DELIVERECT_ALLOW_CHANNEL_LINK_SECRET = False
+    HOLD_TTL_SECONDS = 15 * 60
+    WEBHOOK_LOG_RETENTION_DAYS = 14
+    LOGIN_THROTTLE_MAX_FAILURES = 5
+    LOGIN_THROTTLE_WINDOW_SECONDS = 15 * 60
+
+
+def load_settings(app, overrides: dict | None) -> None:
+    """Apply defaults, instance/config.py, LOYALTY_* env vars, then explicit overrides (tests)."""
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("LOYALTY")
+    if overrides:
+        app.config.update(overrides)
+    if "DATABASE_URL" in app.config:
+        app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    app.config.setdefault(
+        "SQLALCHEMY_DATABASE_URI", f"sqlite:///{Path(app.instance_path) / 'loyalty.db'}"
+    )
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """Read the generated secret key, creating it (mode 0600) on first run."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

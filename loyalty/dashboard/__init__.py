@@ -1,0 +1,44 @@
+"""The browser dashboard: one blueprint per page group."""
+from __future__ import annotations
+
+from flask import Flask
+
+from ..extensions import db, login_manager
+from ..models import User
+from ..rules.money import format_money, format_percent
+
+# Navigation in display order; an entry shows only once its blueprint is registered.
+NAV_ITEMS = (
+    ("home.index", "Home"),
+    ("rewards.index", "Rewards"),
+    ("tiers.index", "Tiers"),
+    ("campaigns.index", "Campaigns"),
+    ("accounts.index", "Accounts"),
+    ("segments.index", "Segments"),
+    ("stats.index", "Stats"),
+    ("integration.index", "Integration"),
+    ("settings.index", "Settings"),
+    ("team.index", "Team"),
+)
+
+
+def register_dashboard(app: Flask) -> None:
+    from .auth import bp as auth
+    from .home import bp as home
+
+    for blueprint in (auth, home):
+        app.register_blueprint(blueprint)
+
+    @app.context_processor
+    def navigation() -> dict:
+        return {"nav_items": [item for item in NAV_ITEMS if item[0] in app.view_functions]}
+
+    app.add_template_filter(format_money, "money")
+    app.add_template_filter(format_percent, "percent")
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None

@@ -1,0 +1,27 @@
+"""SQLAlchemy models, one module per aggregate; importing this registers them all."""
+from .account import Account, AccountEvent, AccountTag
+from .base import utcnow
+from .deliverect import DeliverectLink, WebhookCall
+from .ledger import Hold, LedgerEntry
+from .order import Order
+from .reward import Reward
+from .tenant import Tenant
+from .tier import Tier
+from .user import FailedLogin, User
+
+__all__ = [
+    "Account",
+    "AccountEvent",
+    "AccountTag",
+    "DeliverectLink",
+    "FailedLogin",
+    "Hold",
+    "LedgerEntry",
+    "Order",
+    "Reward",
+    "Tenant",
+    "Tier",
+    "User",
+    "WebhookCall",
+    "utcnow",
+]

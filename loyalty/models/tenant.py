@@ -1,0 +1,33 @@
+"""A tenant is one restaurant brand: its currency, earning rule and integration secrets."""
+from __future__ import annotations
+
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .base import Timestamps
+
+SLUG_PATTERN = r"^[a-zA-Z0-9_-]{3,64}$"
+
+
+class Tenant(Timestamps, db.Model):
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    decimal_digits: Mapped[int] = mapped_column(Integer, default=2)
+    # Earning rule: points for each whole currency unit the customer paid.
+    points_per_unit: Mapped[int] = mapped_column(Integer, default=1)
+    # Earned points expire this many days after the order; None = never.
+    points_validity_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Only a SHA-256 of the API key is kept: it is shown once, when issued.
+    api_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    api_key_hint: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # The HMAC key must be usable to verify signatures, so it is stored as issued; never rendered
+    # after issue except as a hint.
+    webhook_secret: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+    def __repr__(self) -> str:
+        return f"<Tenant {self.slug}>"

@@ -1,0 +1,1 @@
+"""Use cases: the only layer that writes. Each public function owns its transaction."""

@@ -1,0 +1,4 @@
+"""Deliverect loyalty-provider webhooks."""
+from flask import Blueprint
+
+webhooks = Blueprint("webhooks", __name__)

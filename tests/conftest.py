@@ -1,0 +1,156 @@
+"""Fixtures: every test that uses `app` runs on SQLite and on a real PostgreSQL server.
+
+The schema is built once per database by applying the Alembic migrations (so the migrations are
+exercised on both), and emptied between tests.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from loyalty import create_app
+from loyalty.extensions import db
+from loyalty.services.team import create_user
+from loyalty.services.tenants import create_tenant
+from tests.support.postgres import TemporaryPostgres
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A PostgreSQL URL: LOYALTY_TEST_POSTGRES_URL if set, else a server started for the session."""
+    given = os.environ.get("LOYALTY_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    server = TemporaryPostgres()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+def make_app(database_url: str, **overrides):
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "LOGIN_THROTTLE_MAX_FAILURES": 5,
+        "PUBLIC_BASE_URL": "https://loyalty.example.com",
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'loyalty.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(scope="session")
+def migrated_app(database_url):
+    app = make_app(database_url)
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def empty_all_tables() -> None:
+    tables = [t.name for t in db.metadata.sorted_tables]
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    else:
+        for name in reversed(tables):
+            db.session.execute(text(f"DELETE FROM {name}"))
+    db.session.commit()
+
+
+@pytest.fixture()
+def app(migrated_app):
+    """The app on an empty database, inside an application context."""
+    with migrated_app.app_context():
+        empty_all_tables()
+        yield migrated_app
+        db.session.remove()
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture()
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture()
+def tenant(app):
+    tenant, credentials = create_tenant("trattoria", "Trattoria Roma")
+    tenant.issued = credentials  # the one-time API key and secret, for tests that need them
+    return tenant
+
+
+@pytest.fixture()
+def other_tenant(app):
+    tenant, credentials = create_tenant("burgerbar", "Burger Bar")
+    tenant.issued = credentials
+    return tenant
+
+
+@pytest.fixture()
+def owner(tenant):
+    return create_user(tenant, "owner@trattoria.test", PASSWORD, role="owner", name="Olivia Owner")
+
+
+@pytest.fixture()
+def staff(tenant):
+    return create_user(tenant, "staff@trattoria.test", PASSWORD, role="staff", name="Sam Staff")
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email: str, password: str = PASSWORD):
+        return self.client.post("/login", data={"email": email, "password": password})
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture()
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture()
+def owner_client(client, owner, auth):
+    auth.login(owner.email)
+    return client
+
+
+@pytest.fixture()
+def staff_client(client, staff, auth):
+    auth.login(staff.email)
+    return client
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture()
+def scratch_dir():
+    with tempfile.TemporaryDirectory() as path:
+        yield Path(path)

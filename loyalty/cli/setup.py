@@ -1,16 +1,14 @@
-"""`flask --app app loyalty ...`: setup and maintenance commands. Thin: each calls a service."""
+"""Setup commands: database, tenants, team logins."""
 from __future__ import annotations
 
 import json
 
 import click
-from flask.cli import AppGroup
 from flask_migrate import upgrade
 
-from .services.team import TeamError, create_user
-from .services.tenants import TenantError, create_tenant, tenant_by_slug
-
-loyalty_cli = AppGroup("loyalty", help="Loyalty setup and maintenance commands.")
+from ..services.team import TeamError, create_user
+from ..services.tenants import TenantError, create_tenant, tenant_by_slug
+from . import loyalty_cli
 
 
 @loyalty_cli.command("init-db")

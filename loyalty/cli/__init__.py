@@ -1,0 +1,6 @@
+"""`flask --app app loyalty ...`: one module per command group, each thin over a service."""
+from flask.cli import AppGroup
+
+loyalty_cli = AppGroup("loyalty", help="Loyalty setup and maintenance commands.")
+
+from . import setup  # noqa: E402,F401

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import TenantScoped, Timestamps, UTCDateTime, utcnow
-from .tier import Tier
 
 SEXES = ("MALE", "FEMALE", "OTHER")
 STATUSES = ("active", "activation_pending", "blocked_by_provider")
@@ -33,6 +32,7 @@ class Account(TenantScoped, Timestamps, db.Model):
         Index("ix_accounts_tenant_last_name", "tenant_id", "last_name_key"),
         Index("ix_accounts_tenant_first_name", "tenant_id", "first_name_key"),
         Index("ix_accounts_tenant_created", "tenant_id", "created_at"),
+        Index("ix_accounts_tenant_lifetime", "tenant_id", "lifetime_points"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -53,12 +53,10 @@ class Account(TenantScoped, Timestamps, db.Model):
     marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(24), default="active")
     accepted_tc_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    tier_id: Mapped[int | None] = mapped_column(
-        ForeignKey("tiers.id", ondelete="SET NULL"), nullable=True
-    )
     # Cached balances: written only by services.ledger in the same transaction as the entry.
     points_balance: Mapped[int] = mapped_column(Integer, default=0)
     cash_balance: Mapped[int] = mapped_column(Integer, default=0)  # minor units of store credit
+    # The tier is derived from lifetime points (rules.tiers), never stored, so it cannot go stale.
     lifetime_points: Mapped[int] = mapped_column(Integer, default=0)
     last_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Bumped to take the account's row lock before balances and holds are read.
@@ -68,7 +66,6 @@ class Account(TenantScoped, Timestamps, db.Model):
     )
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
-    tier: Mapped[Tier | None] = relationship()
     tags: Mapped[list[AccountTag]] = relationship(
         back_populates="account", cascade="all, delete-orphan", order_by="AccountTag.tag"
     )

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: c530685cb4cc
+Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 10:37:46.012685
+Create Date: 2026-11-23 10:40:36.446174
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import loyalty.models.base
 
 
 # revision identifiers, used by Alembic.
-revision = "0001"
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -46,6 +46,48 @@ def upgrade():
     sa.UniqueConstraint('api_key_hash', name=op.f('uq_tenants_api_key_hash')),
     sa.UniqueConstraint('slug', name=op.f('uq_tenants_slug'))
     )
+    op.create_table('accounts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('external_id', sa.String(length=64), nullable=False),
+    sa.Column('card', sa.String(length=64), nullable=True),
+    sa.Column('email', sa.String(length=254), nullable=True),
+    sa.Column('phone', sa.String(length=20), nullable=True),
+    sa.Column('first_name', sa.String(length=128), nullable=False),
+    sa.Column('last_name', sa.String(length=128), nullable=False),
+    sa.Column('first_name_key', sa.String(length=128), nullable=False),
+    sa.Column('last_name_key', sa.String(length=128), nullable=False),
+    sa.Column('birthdate', sa.Date(), nullable=True),
+    sa.Column('sex', sa.String(length=8), nullable=True),
+    sa.Column('properties', sa.JSON(), nullable=False),
+    sa.Column('consents', sa.JSON(), nullable=False),
+    sa.Column('marketing_consent', sa.Boolean(), nullable=False),
+    sa.Column('status', sa.String(length=24), nullable=False),
+    sa.Column('accepted_tc_at', loyalty.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('points_balance', sa.Integer(), nullable=False),
+    sa.Column('cash_balance', sa.Integer(), nullable=False),
+    sa.Column('lifetime_points', sa.Integer(), nullable=False),
+    sa.Column('last_order_at', loyalty.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lock_version', sa.Integer(), nullable=False),
+    sa.Column('merged_into_id', sa.Integer(), nullable=True),
+    sa.Column('erased_at', loyalty.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', loyalty.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', loyalty.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['merged_into_id'], ['accounts.id'], name=op.f('fk_accounts_merged_into_id_accounts'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_accounts_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_accounts')),
+    sa.UniqueConstraint('tenant_id', 'card', name=op.f('uq_accounts_tenant_id_card')),
+    sa.UniqueConstraint('tenant_id', 'email', name=op.f('uq_accounts_tenant_id_email')),
+    sa.UniqueConstraint('tenant_id', 'external_id', name=op.f('uq_accounts_tenant_id_external_id')),
+    sa.UniqueConstraint('tenant_id', 'phone', name=op.f('uq_accounts_tenant_id_phone'))
+    )
+    with op.batch_alter_table('accounts', schema=None) as batch_op:
+        batch_op.create_index('ix_accounts_tenant_created', ['tenant_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_accounts_tenant_first_name', ['tenant_id', 'first_name_key'], unique=False)
+        batch_op.create_index(batch_op.f('ix_accounts_tenant_id'), ['tenant_id'], unique=False)
+        batch_op.create_index('ix_accounts_tenant_last_name', ['tenant_id', 'last_name_key'], unique=False)
+        batch_op.create_index('ix_accounts_tenant_lifetime', ['tenant_id', 'lifetime_points'], unique=False)
+
     op.create_table('deliverect_links',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
@@ -114,77 +156,6 @@ def upgrade():
     with op.batch_alter_table('webhook_calls', schema=None) as batch_op:
         batch_op.create_index('ix_webhook_calls_tenant_created', ['tenant_id', 'created_at'], unique=False)
 
-    op.create_table('accounts',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('external_id', sa.String(length=64), nullable=False),
-    sa.Column('card', sa.String(length=64), nullable=True),
-    sa.Column('email', sa.String(length=254), nullable=True),
-    sa.Column('phone', sa.String(length=20), nullable=True),
-    sa.Column('first_name', sa.String(length=128), nullable=False),
-    sa.Column('last_name', sa.String(length=128), nullable=False),
-    sa.Column('first_name_key', sa.String(length=128), nullable=False),
-    sa.Column('last_name_key', sa.String(length=128), nullable=False),
-    sa.Column('birthdate', sa.Date(), nullable=True),
-    sa.Column('sex', sa.String(length=8), nullable=True),
-    sa.Column('properties', sa.JSON(), nullable=False),
-    sa.Column('consents', sa.JSON(), nullable=False),
-    sa.Column('marketing_consent', sa.Boolean(), nullable=False),
-    sa.Column('status', sa.String(length=24), nullable=False),
-    sa.Column('accepted_tc_at', loyalty.models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('tier_id', sa.Integer(), nullable=True),
-    sa.Column('points_balance', sa.Integer(), nullable=False),
-    sa.Column('cash_balance', sa.Integer(), nullable=False),
-    sa.Column('lifetime_points', sa.Integer(), nullable=False),
-    sa.Column('last_order_at', loyalty.models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('lock_version', sa.Integer(), nullable=False),
-    sa.Column('merged_into_id', sa.Integer(), nullable=True),
-    sa.Column('erased_at', loyalty.models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('tenant_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', loyalty.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', loyalty.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['merged_into_id'], ['accounts.id'], name=op.f('fk_accounts_merged_into_id_accounts'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_accounts_tenant_id_tenants'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['tier_id'], ['tiers.id'], name=op.f('fk_accounts_tier_id_tiers'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_accounts')),
-    sa.UniqueConstraint('tenant_id', 'card', name=op.f('uq_accounts_tenant_id_card')),
-    sa.UniqueConstraint('tenant_id', 'email', name=op.f('uq_accounts_tenant_id_email')),
-    sa.UniqueConstraint('tenant_id', 'external_id', name=op.f('uq_accounts_tenant_id_external_id')),
-    sa.UniqueConstraint('tenant_id', 'phone', name=op.f('uq_accounts_tenant_id_phone'))
-    )
-    with op.batch_alter_table('accounts', schema=None) as batch_op:
-        batch_op.create_index('ix_accounts_tenant_created', ['tenant_id', 'created_at'], unique=False)
-        batch_op.create_index('ix_accounts_tenant_first_name', ['tenant_id', 'first_name_key'], unique=False)
-        batch_op.create_index(batch_op.f('ix_accounts_tenant_id'), ['tenant_id'], unique=False)
-        batch_op.create_index('ix_accounts_tenant_last_name', ['tenant_id', 'last_name_key'], unique=False)
-
-    op.create_table('rewards',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('program_id', sa.String(length=64), nullable=False),
-    sa.Column('title', sa.String(length=128), nullable=False),
-    sa.Column('description', sa.Text(), nullable=False),
-    sa.Column('type', sa.String(length=32), nullable=False),
-    sa.Column('cost', sa.Integer(), nullable=False),
-    sa.Column('value', sa.Integer(), nullable=False),
-    sa.Column('item_plu', sa.String(length=64), nullable=True),
-    sa.Column('quantity', sa.Integer(), nullable=True),
-    sa.Column('min_order_value', sa.Integer(), nullable=True),
-    sa.Column('active_from', loyalty.models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('active_to', loyalty.models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('media_url', sa.String(length=1024), nullable=True),
-    sa.Column('media_type', sa.String(length=8), nullable=True),
-    sa.Column('min_tier_id', sa.Integer(), nullable=True),
-    sa.Column('archived_at', loyalty.models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('tenant_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', loyalty.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', loyalty.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['min_tier_id'], ['tiers.id'], name=op.f('fk_rewards_min_tier_id_tiers'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_rewards_tenant_id_tenants'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_rewards')),
-    sa.UniqueConstraint('tenant_id', 'program_id', name=op.f('uq_rewards_tenant_id_program_id'))
-    )
-    with op.batch_alter_table('rewards', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_rewards_tenant_id'), ['tenant_id'], unique=False)
-
     op.create_table('account_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('account_id', sa.Integer(), nullable=False),
@@ -247,6 +218,34 @@ def upgrade():
         batch_op.create_index('ix_orders_account_ordered', ['account_id', 'ordered_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_tenant_id'), ['tenant_id'], unique=False)
         batch_op.create_index('ix_orders_tenant_ordered', ['tenant_id', 'ordered_at'], unique=False)
+
+    op.create_table('rewards',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('program_id', sa.String(length=64), nullable=False),
+    sa.Column('title', sa.String(length=128), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('type', sa.String(length=32), nullable=False),
+    sa.Column('cost', sa.Integer(), nullable=False),
+    sa.Column('value', sa.Integer(), nullable=False),
+    sa.Column('item_plu', sa.String(length=64), nullable=True),
+    sa.Column('quantity', sa.Integer(), nullable=True),
+    sa.Column('min_order_value', sa.Integer(), nullable=True),
+    sa.Column('active_from', loyalty.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('active_to', loyalty.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('media_url', sa.String(length=1024), nullable=True),
+    sa.Column('media_type', sa.String(length=8), nullable=True),
+    sa.Column('min_tier_id', sa.Integer(), nullable=True),
+    sa.Column('archived_at', loyalty.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', loyalty.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', loyalty.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['min_tier_id'], ['tiers.id'], name=op.f('fk_rewards_min_tier_id_tiers'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_rewards_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rewards')),
+    sa.UniqueConstraint('tenant_id', 'program_id', name=op.f('uq_rewards_tenant_id_program_id'))
+    )
+    with op.batch_alter_table('rewards', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rewards_tenant_id'), ['tenant_id'], unique=False)
 
     op.create_table('holds',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -318,6 +317,10 @@ def downgrade():
         batch_op.drop_index('ix_holds_account_status')
 
     op.drop_table('holds')
+    with op.batch_alter_table('rewards', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rewards_tenant_id'))
+
+    op.drop_table('rewards')
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_index('ix_orders_tenant_ordered')
         batch_op.drop_index(batch_op.f('ix_orders_tenant_id'))
@@ -333,17 +336,6 @@ def downgrade():
         batch_op.drop_index('ix_account_events_account_ts')
 
     op.drop_table('account_events')
-    with op.batch_alter_table('rewards', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_rewards_tenant_id'))
-
-    op.drop_table('rewards')
-    with op.batch_alter_table('accounts', schema=None) as batch_op:
-        batch_op.drop_index('ix_accounts_tenant_last_name')
-        batch_op.drop_index(batch_op.f('ix_accounts_tenant_id'))
-        batch_op.drop_index('ix_accounts_tenant_first_name')
-        batch_op.drop_index('ix_accounts_tenant_created')
-
-    op.drop_table('accounts')
     with op.batch_alter_table('webhook_calls', schema=None) as batch_op:
         batch_op.drop_index('ix_webhook_calls_tenant_created')
 
@@ -361,6 +353,14 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_deliverect_links_deliverect_account_id'))
 
     op.drop_table('deliverect_links')
+    with op.batch_alter_table('accounts', schema=None) as batch_op:
+        batch_op.drop_index('ix_accounts_tenant_lifetime')
+        batch_op.drop_index('ix_accounts_tenant_last_name')
+        batch_op.drop_index(batch_op.f('ix_accounts_tenant_id'))
+        batch_op.drop_index('ix_accounts_tenant_first_name')
+        batch_op.drop_index('ix_accounts_tenant_created')
+
+    op.drop_table('accounts')
     op.drop_table('tenants')
     with op.batch_alter_table('failed_logins', schema=None) as batch_op:
         batch_op.drop_index('ix_failed_logins_key_created')

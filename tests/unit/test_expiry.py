@@ -1,0 +1,81 @@
+"""Which points expire when, given that spending uses the oldest points first."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from loyalty.rules.expiry import upcoming_expirations
+
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def on(day: int, month: int = 7, year: int = 2025) -> datetime:
+    return datetime(year, month, day, 9, 30, tzinfo=UTC)
+
+
+def test_spent_points_are_taken_from_the_oldest_credits():
+    credits = [(100, on(1)), (200, on(2)), (300, on(3))]
+
+    # 350 held: all of the newest 300 and 50 of the 200.
+    assert upcoming_expirations(credits, 350, NOW) == [
+        (date(2025, 7, 2), 50),
+        (date(2025, 7, 3), 300),
+    ]
+
+
+def test_credits_that_never_expire_hold_balance_but_are_not_listed():
+    credits = [(100, on(1)), (500, None)]
+
+    assert upcoming_expirations(credits, 550, NOW) == [(date(2025, 7, 1), 50)]
+
+
+def test_credits_already_past_their_expiry_are_not_listed():
+    credits = [(100, NOW - timedelta(days=1)), (100, NOW), (100, on(5))]
+
+    assert upcoming_expirations(credits, 300, NOW) == [(date(2025, 7, 5), 100)]
+
+
+def test_expirations_on_the_same_day_are_added_up_soonest_first():
+    credits = [(40, on(9, 8)), (10, on(1)), (20, on(1).replace(hour=23))]
+
+    assert upcoming_expirations(credits, 70, NOW) == [
+        (date(2025, 7, 1), 30),
+        (date(2025, 8, 9), 40),
+    ]
+
+
+def test_no_balance_means_nothing_to_expire():
+    assert upcoming_expirations([(100, on(1))], 0, NOW) == []
+    assert upcoming_expirations([(100, on(1))], -5, NOW) == []
+
+
+def test_a_balance_above_the_credits_lists_every_credit():
+    assert upcoming_expirations([(100, on(1))], 500, NOW) == [(date(2025, 7, 1), 100)]
+
+
+def test_non_positive_credit_rows_are_ignored():
+    assert upcoming_expirations([(100, on(1)), (0, on(2)), (-50, on(3))], 100, NOW) == [
+        (date(2025, 7, 1), 100)
+    ]
+
+
+credit_lists = st.lists(
+    st.tuples(
+        st.integers(1, 1000),
+        st.none() | st.integers(-30, 400).map(lambda days: NOW + timedelta(days=days)),
+    ),
+    max_size=8,
+)
+
+
+@given(credit_lists, st.integers(0, 5000))
+def test_never_more_expires_than_the_balance_or_the_credits(credits, balance):
+    upcoming = upcoming_expirations(credits, balance, NOW)
+
+    total = sum(amount for _, amount in upcoming)
+    assert total <= min(balance, sum(amount for amount, _ in credits))
+    assert [day for day, _ in upcoming] == sorted({day for day, _ in upcoming})
+    assert all(day >= NOW.date() and amount > 0 for day, amount in upcoming)

@@ -1,4 +1,5 @@
 """loyalty: a self-hostable loyalty platform for restaurants."""
+
 from __future__ import annotations
 
 import logging
@@ -63,7 +64,9 @@ def register_commands(app: Flask) -> None:
 
 def configure_logger(app: Flask) -> None:
     if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
 
 
 @event.listens_for(Engine, "connect")

@@ -1,4 +1,5 @@
 """Configuration: defaults here, then instance/config.py, then LOYALTY_* environment variables."""
+
 from __future__ import annotations
 
 import os
@@ -15,7 +16,9 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    WTF_CSRF_TIME_LIMIT = None  # a form left open over lunch still submits; the token is per session
+    WTF_CSRF_TIME_LIMIT = (
+        None  # a form left open over lunch still submits; the token is per session
+    )
     # Absolute base for the webhook URLs handed to Deliverect; None = derived from the request
     # (correct behind a proxy that sets X-Forwarded-Proto/Host, see PROXY_FIX_HOPS).
     PUBLIC_BASE_URL: str | None = None

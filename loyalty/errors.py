@@ -1,4 +1,5 @@
 """Error responses: friendly pages for the dashboard, each contract's own JSON shape elsewhere."""
+
 from __future__ import annotations
 
 import logging

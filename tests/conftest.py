@@ -3,6 +3,7 @@
 The schema is built once per database from the models and emptied between tests;
 tests/integration/test_migrations.py proves the Alembic migrations build the same schema.
 """
+
 from __future__ import annotations
 
 import os

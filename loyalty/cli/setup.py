@@ -1,4 +1,5 @@
 """Setup commands: database, tenants, team logins."""
+
 from __future__ import annotations
 
 import json
@@ -26,7 +27,9 @@ def init_db() -> None:
 def create_tenant_command(slug: str, name: str, decimal_digits: int, currency: str) -> None:
     """Create a tenant; prints its API key and webhook secret (shown only this once) as JSON."""
     try:
-        tenant, credentials = create_tenant(slug, name, decimal_digits=decimal_digits, currency=currency)
+        tenant, credentials = create_tenant(
+            slug, name, decimal_digits=decimal_digits, currency=currency
+        )
     except TenantError as error:
         raise click.ClickException(str(error)) from None
     click.echo(

@@ -1,4 +1,5 @@
 """SQLAlchemy models, one module per aggregate; importing this registers them all."""
+
 from .account import Account, AccountEvent, AccountTag
 from .base import utcnow
 from .deliverect import DeliverectLink, WebhookCall

@@ -1,4 +1,5 @@
 """Loyalty customers (accounts), their tags and the events that happened to them."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

@@ -1,4 +1,5 @@
 """Column types and mixins shared by every model."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime

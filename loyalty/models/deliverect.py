@@ -1,4 +1,5 @@
 """Deliverect registrations linking their account/profile to a tenant, and the webhook call log."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -15,9 +16,7 @@ class DeliverectLink(Timestamps, db.Model):
     __table_args__ = (UniqueConstraint("deliverect_account_id", "loyalty_profile_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(
-        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
-    )
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     deliverect_account_id: Mapped[str] = mapped_column(String(64), index=True)
     loyalty_profile_id: Mapped[str] = mapped_column(String(64))
     registration_count: Mapped[int] = mapped_column(Integer, default=1)

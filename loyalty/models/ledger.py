@@ -1,4 +1,5 @@
 """The append-only points and cash ledger, and the holds that reserve points during checkout."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Orders Deliverect reported: what they earned and spent, and whether they were cancelled."""
+
 from __future__ import annotations
 
 from datetime import datetime

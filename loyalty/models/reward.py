@@ -1,4 +1,5 @@
 """Rewards: what points buy. Listed to Deliverect as loyalty programs."""
+
 from __future__ import annotations
 
 from datetime import datetime

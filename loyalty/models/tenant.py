@@ -1,4 +1,5 @@
 """A tenant is one restaurant brand: its currency, earning rule and integration secrets."""
+
 from __future__ import annotations
 
 from sqlalchemy import Integer, String

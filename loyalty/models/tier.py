@@ -1,4 +1,5 @@
 """Tiers: reached by lifetime points, they multiply what an order earns."""
+
 from __future__ import annotations
 
 from sqlalchemy import Integer, String, Text, UniqueConstraint

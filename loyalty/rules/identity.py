@@ -1,4 +1,5 @@
 """How customers are identified: normalised emails, E.164 phones, searchable name keys."""
+
 from __future__ import annotations
 
 import re

@@ -3,6 +3,7 @@
 Typed amounts ("2.50", "50") are parsed with Decimal, never float; anything finer than the
 currency's smallest unit is refused rather than rounded, so what the team typed is what is stored.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation

@@ -1,4 +1,5 @@
 """Creating, finding and editing loyalty accounts. Identifiers are normalised on the way in."""
+
 from __future__ import annotations
 
 import secrets
@@ -73,7 +74,9 @@ def normalised(profile: Profile) -> Profile:
     )
 
 
-def find_conflict(tenant_id: int, profile: Profile, exclude_id: int | None = None) -> tuple[Account, str] | None:
+def find_conflict(
+    tenant_id: int, profile: Profile, exclude_id: int | None = None
+) -> tuple[Account, str] | None:
     """The existing account that already uses one of the profile's unique identifiers."""
     checks = (
         ("id", Account.external_id, profile.external_id),

@@ -4,6 +4,7 @@ Concurrency: `lock_account` bumps the account row first, which takes the row loc
 and the write lock on SQLite, so every read after it (balance, holds, idempotency key) sees the
 latest committed state and no other writer can interleave until commit.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 One place builds the program JSON, so the dashboard preview, the CLI export and the webhook
 answer can never disagree.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

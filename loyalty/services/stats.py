@@ -1,4 +1,5 @@
 """Read-only figures for the dashboard, computed set-based in SQL."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,12 +24,14 @@ class Headline:
 def headline(tenant_id: int, now: datetime, days: int = 30) -> Headline:
     since = now - timedelta(days=days)
     accounts = db.session.scalar(
-        select(func.count()).select_from(Account).where(
-            Account.tenant_id == tenant_id, Account.merged_into_id.is_(None)
-        )
+        select(func.count())
+        .select_from(Account)
+        .where(Account.tenant_id == tenant_id, Account.merged_into_id.is_(None))
     )
     new_accounts = db.session.scalar(
-        select(func.count()).select_from(Account).where(
+        select(func.count())
+        .select_from(Account)
+        .where(
             Account.tenant_id == tenant_id,
             Account.merged_into_id.is_(None),
             Account.created_at >= since,
@@ -50,8 +53,8 @@ def headline(tenant_id: int, now: datetime, days: int = 30) -> Headline:
         )
     )
     orders = db.session.scalar(
-        select(func.count()).select_from(Order).where(
-            Order.tenant_id == tenant_id, Order.status == "placed", Order.ordered_at >= since
-        )
+        select(func.count())
+        .select_from(Order)
+        .where(Order.tenant_id == tenant_id, Order.status == "placed", Order.ordered_at >= since)
     )
     return Headline(accounts, new_accounts, earned, redeemed, orders, days)

@@ -1,4 +1,5 @@
 """Team members: creation, roles, deactivation and throttled password login."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -21,7 +22,9 @@ class LoginThrottled(Exception):
     """Too many recent failures for this email or this address."""
 
 
-def create_user(tenant: Tenant, email: str, password: str, role: str = "staff", name: str = "") -> User:
+def create_user(
+    tenant: Tenant, email: str, password: str, role: str = "staff", name: str = ""
+) -> User:
     email = email.strip().lower()
     if role not in ROLES:
         raise TeamError(f"role must be one of {', '.join(ROLES)}")

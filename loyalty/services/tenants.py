@@ -1,4 +1,5 @@
 """Tenants and their integration credentials."""
+
 from __future__ import annotations
 
 import hashlib
@@ -29,7 +30,9 @@ def hash_api_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
-def create_tenant(slug: str, name: str, *, decimal_digits: int = 2, currency: str = "EUR") -> tuple[Tenant, IssuedCredentials]:
+def create_tenant(
+    slug: str, name: str, *, decimal_digits: int = 2, currency: str = "EUR"
+) -> tuple[Tenant, IssuedCredentials]:
     if not re.fullmatch(SLUG_PATTERN, slug):
         raise TenantError("slug must be 3-64 letters, digits, '_' or '-'")
     if db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:

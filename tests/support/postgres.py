@@ -1,4 +1,5 @@
 """A throw-away PostgreSQL server for the test session (initdb + pg_ctl in a temporary folder)."""
+
 from __future__ import annotations
 
 import glob
@@ -42,7 +43,20 @@ class TemporaryPostgres:
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
         subprocess.run(
-            _as_server_user([_binary("initdb"), "-D", str(self.data), "-A", "trust", "-U", "loyalty", "-E", "UTF8", "--no-sync"]),
+            _as_server_user(
+                [
+                    _binary("initdb"),
+                    "-D",
+                    str(self.data),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "loyalty",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                ]
+            ),
             check=True,
             capture_output=True,
         )
@@ -51,12 +65,33 @@ class TemporaryPostgres:
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
         subprocess.run(
-            _as_server_user([_binary("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.dir / "log"), "-w", "start"]),
+            _as_server_user(
+                [
+                    _binary("pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-o",
+                    options,
+                    "-l",
+                    str(self.dir / "log"),
+                    "-w",
+                    "start",
+                ]
+            ),
             check=True,
             capture_output=True,
         )
         subprocess.run(
-            [_binary("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "loyalty", "loyalty"],
+            [
+                _binary("createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "loyalty",
+                "loyalty",
+            ],
             check=True,
             capture_output=True,
         )

@@ -1,4 +1,5 @@
 """Team login: hashed passwords, throttling, logout, CSRF, safe redirects."""
+
 from loyalty.extensions import db
 from loyalty.models import User
 
@@ -26,7 +27,9 @@ def test_passwords_are_stored_hashed(app, owner):
     assert stored.startswith(("scrypt:", "pbkdf2:"))
 
 
-def test_login_is_throttled_after_repeated_failures_even_with_the_right_password(client, owner, auth):
+def test_login_is_throttled_after_repeated_failures_even_with_the_right_password(
+    client, owner, auth
+):
     for _ in range(5):
         assert auth.login(owner.email, "nope").status_code == 401
     assert auth.login(owner.email).status_code == 429

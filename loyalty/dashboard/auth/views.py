@@ -1,4 +1,5 @@
 """Login is throttled per email and per address; logout is a POST with a CSRF token."""
+
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -46,6 +47,11 @@ def logout():
 
 def _safe_next(target: str | None) -> str:
     """Only same-site relative paths: a crafted ?next= must not send people elsewhere."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not urlsplit(target).netloc
+    ):
         return target
     return url_for("home.index")

@@ -6,6 +6,7 @@ from .deliverect import DeliverectLink, WebhookCall
 from .ledger import Hold, LedgerEntry
 from .order import Order
 from .reward import Reward
+from .segment import Segment
 from .tenant import Tenant
 from .tier import Tier
 from .user import FailedLogin, User
@@ -20,6 +21,7 @@ __all__ = [
     "LedgerEntry",
     "Order",
     "Reward",
+    "Segment",
     "Tenant",
     "Tier",
     "User",

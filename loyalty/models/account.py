@@ -30,10 +30,15 @@ class Account(TenantScoped, Timestamps, db.Model):
         UniqueConstraint("tenant_id", "email"),
         UniqueConstraint("tenant_id", "phone"),
         UniqueConstraint("tenant_id", "card"),
-        Index("ix_accounts_tenant_last_name", "tenant_id", "last_name_key"),
+        # Name prefix search uses range conditions (>= 'ros' AND < 'rot') on these plain indexes,
+        # which both databases serve whatever the collation; first name breaks sort ties.
+        Index("ix_accounts_tenant_last_name", "tenant_id", "last_name_key", "first_name_key"),
         Index("ix_accounts_tenant_first_name", "tenant_id", "first_name_key"),
         Index("ix_accounts_tenant_created", "tenant_id", "created_at"),
         Index("ix_accounts_tenant_lifetime", "tenant_id", "lifetime_points"),
+        Index("ix_accounts_tenant_points", "tenant_id", "points_balance"),
+        Index("ix_accounts_tenant_last_order", "tenant_id", "last_order_at"),
+        Index("ix_accounts_merged_into", "merged_into_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

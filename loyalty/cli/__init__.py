@@ -4,3 +4,4 @@ from flask.cli import AppGroup
 loyalty_cli = AppGroup("loyalty", help="Loyalty setup and maintenance commands.")
 
 from . import setup  # noqa: E402,F401
+from . import tick  # noqa: E402,F401

@@ -3,6 +3,7 @@
 from .account import Account, AccountEvent, AccountTag
 from .base import utcnow
 from .deliverect import DeliverectLink, WebhookCall
+from .job import JobWatermark
 from .ledger import Hold, LedgerEntry
 from .order import Order
 from .reward import Reward
@@ -18,6 +19,7 @@ __all__ = [
     "DeliverectLink",
     "FailedLogin",
     "Hold",
+    "JobWatermark",
     "LedgerEntry",
     "Order",
     "Reward",

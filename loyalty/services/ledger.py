@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import identity_key
+from sqlalchemy.orm.util import identity_key
 
 from ..extensions import db
 from ..models import Account, LedgerEntry

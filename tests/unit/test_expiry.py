@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loyalty.rules.expiry import upcoming_expirations
+from loyalty.rules.expiry import PointsMovement, points_to_expire, upcoming_expirations
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -79,3 +79,66 @@ def test_never_more_expires_than_the_balance_or_the_credits(credits, balance):
     assert total <= min(balance, sum(amount for amount, _ in credits))
     assert [day for day, _ in upcoming] == sorted({day for day, _ in upcoming})
     assert all(day >= NOW.date() and amount > 0 for day, amount in upcoming)
+
+
+# --- points_to_expire: the expiry job's rule -------------------------------------------------
+
+
+def _at(day: int) -> datetime:
+    return datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=day)
+
+
+def test_unspent_points_expire_once_their_date_has_passed():
+    movements = [PointsMovement(100, _at(0), expires_at=_at(30))]
+    assert points_to_expire(movements, _at(29)) == 0
+    assert points_to_expire(movements, _at(30)) == 100
+
+
+def test_spending_uses_the_oldest_points_first():
+    movements = [
+        PointsMovement(100, _at(0), expires_at=_at(30)),
+        PointsMovement(100, _at(10), expires_at=_at(40)),
+        PointsMovement(-150, _at(20)),
+    ]
+    assert points_to_expire(movements, _at(31)) == 0
+    assert points_to_expire(movements, _at(41)) == 50
+
+
+def test_points_already_written_off_are_not_written_off_again():
+    movements = [
+        PointsMovement(100, _at(0), expires_at=_at(30)),
+        PointsMovement(-100, _at(31), is_expiry=True),
+    ]
+    assert points_to_expire(movements, _at(60)) == 0
+
+
+def test_spending_after_an_expiry_cannot_use_the_expired_points():
+    movements = [
+        PointsMovement(100, _at(0), expires_at=_at(30)),
+        PointsMovement(80, _at(35)),
+        PointsMovement(-50, _at(40)),
+    ]
+    assert points_to_expire(movements, _at(41)) == 100
+
+
+def test_points_without_an_expiry_never_expire():
+    movements = [PointsMovement(70, _at(0)), PointsMovement(-20, _at(5))]
+    assert points_to_expire(movements, _at(10_000)) == 0
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(-200, 200), st.integers(0, 100), st.one_of(st.none(), st.integers(1, 60))
+        ),
+        max_size=30,
+    ),
+    st.integers(0, 200),
+)
+def test_never_expires_more_than_was_ever_credited_with_an_expiry(raw, now_day):
+    movements = [
+        PointsMovement(amount, _at(day), expires_at=_at(day + ttl) if ttl and amount > 0 else None)
+        for amount, day, ttl in raw
+    ]
+    credited = sum(m.amount for m in movements if m.amount > 0 and m.expires_at is not None)
+    assert 0 <= points_to_expire(movements, _at(now_day)) <= credited

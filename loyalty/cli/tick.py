@@ -1,0 +1,40 @@
+"""`loyalty tick`: the periodic work, safe to run from cron on several hosts at once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+
+from ..models import utcnow
+from ..services.expiry import due_accounts, expire_points
+from . import loyalty_cli
+
+
+@loyalty_cli.command("tick")
+@click.option(
+    "--now",
+    "now_text",
+    help="Pretend it is this ISO 8601 UTC time (to catch up or rehearse); default: now.",
+)
+def tick(now_text: str | None) -> None:
+    """Run the periodic jobs once: write off expired points."""
+    now = _parse_now(now_text)
+    account_ids = due_accounts(now)
+    with click.progressbar(length=len(account_ids), label="Expiring points") as bar:
+        expired = expire_points(now, account_ids, bar.update)
+    click.echo(f"expired {expired} points on {len(account_ids)} accounts")
+
+
+def _parse_now(text: str | None) -> datetime:
+    if not text:
+        return utcnow()
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            "use ISO 8601, e.g. 2026-12-31T23:00:00Z", param_hint="--now"
+        ) from None
+    if moment.tzinfo is None:
+        raise click.BadParameter("include a UTC offset, e.g. Z", param_hint="--now")
+    return moment

@@ -19,7 +19,7 @@ BATCH_SIZE = 500
 def due_accounts(now: datetime) -> list[int]:
     """Accounts with credits that expired since the last completed run, in id order."""
     watermark = db.session.get(JobWatermark, JOB_NAME)
-    query = select(LedgerEntry.account_id.distinct()).where(
+    query = select(LedgerEntry.account_id).distinct().where(
         LedgerEntry.unit == "points",
         LedgerEntry.amount > 0,
         LedgerEntry.expires_at.is_not(None),

@@ -23,6 +23,12 @@ SEXES = ("MALE", "FEMALE", "OTHER")
 STATUSES = ("active", "activation_pending", "blocked_by_provider")
 
 
+def _search_key(length: int) -> String:
+    """Byte-ordered on PostgreSQL too (SQLite already is), so prefix range conditions and LIKE
+    'abc%' use the plain index and match exactly whatever the server's locale."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
 class Account(TenantScoped, Timestamps, db.Model):
     __tablename__ = "accounts"
     __table_args__ = (
@@ -45,13 +51,13 @@ class Account(TenantScoped, Timestamps, db.Model):
     # The account id of the OrderingStack API and Deliverect's providerId.
     external_id: Mapped[str] = mapped_column(String(64))
     card: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    email: Mapped[str | None] = mapped_column(String(254), nullable=True)  # lower-cased
+    email: Mapped[str | None] = mapped_column(_search_key(254), nullable=True)  # lower-cased
     phone: Mapped[str | None] = mapped_column(String(20), nullable=True)  # E.164
     first_name: Mapped[str] = mapped_column(String(128), default="")
     last_name: Mapped[str] = mapped_column(String(128), default="")
     # Lower-cased, accent-free copies of the names for indexed prefix search on both databases.
-    first_name_key: Mapped[str] = mapped_column(String(128), default="")
-    last_name_key: Mapped[str] = mapped_column(String(128), default="")
+    first_name_key: Mapped[str] = mapped_column(_search_key(128), default="")
+    last_name_key: Mapped[str] = mapped_column(_search_key(128), default="")
     birthdate: Mapped[date | None] = mapped_column(Date, nullable=True)
     sex: Mapped[str | None] = mapped_column(String(8), nullable=True)
     properties: Mapped[dict] = mapped_column(JSON, default=dict)

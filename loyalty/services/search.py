@@ -1,0 +1,339 @@
+"""Finding accounts: one search box plus filters, as indexed SQL on both databases.
+
+The criteria travel as a query string (the address bar, a saved segment, an export link), so
+parsing and printing them live here, once, and every door builds the same query from them.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlencode
+
+from sqlalchemy import Select, and_, exists, extract, false, func, or_, select
+from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.elements import ColumnElement
+
+from ..extensions import db
+from ..models import Account, AccountTag
+from ..rules.identity import (
+    IdentityError,
+    looks_like_phone,
+    name_key,
+    normalise_email,
+    normalise_phone,
+)
+from ..rules.tiers import requirements
+from .programs import tier_levels
+
+PER_PAGE = 25
+# Counting every match of a broad search over a million accounts costs more than the page
+# itself; past this many the page says "10,000+" (segments count exactly, lazily).
+COUNT_CAP = 10_000
+
+# sort name -> (label, ORDER BY); id breaks ties so pages never overlap.
+SORTS: dict[str, tuple[str, tuple]] = {
+    "newest": ("Newest first", (Account.created_at.desc(), Account.id.desc())),
+    "oldest": ("Oldest first", (Account.created_at, Account.id)),
+    "name": ("Name", (Account.last_name_key, Account.first_name_key, Account.id)),
+    "points": ("Most points", (Account.points_balance.desc(), Account.id.desc())),
+    "lifetime": ("Most lifetime points", (Account.lifetime_points.desc(), Account.id.desc())),
+    "last_order": (
+        "Ordered most recently",
+        (Account.last_order_at.desc().nulls_last(), Account.id.desc()),
+    ),
+}
+CONSENT_CHOICES = ("yes", "no")
+
+
+@dataclass(frozen=True)
+class SearchCriteria:
+    """What the team asked for. Empty values mean "no filter"."""
+
+    q: str = ""
+    tag: str = ""
+    tier: int | None = None
+    points_min: int | None = None
+    points_max: int | None = None
+    birthday_month: int | None = None
+    joined_from: date | None = None
+    joined_to: date | None = None
+    ordered_after: date | None = None
+    ordered_before: date | None = None
+    consent: str = ""  # "yes" | "no" | "" (either)
+    include_retired: bool = False  # merged and erased accounts are hidden unless asked for
+    sort: str = ""  # "" = by name for a name search, else newest first
+
+    def to_args(self) -> dict[str, str]:
+        """The non-empty criteria as query-string arguments, in a stable order."""
+        args: dict[str, str] = {}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if value in (None, "", False):
+                continue
+            if isinstance(value, bool):
+                value = "1"
+            args[spec.name] = value.isoformat() if isinstance(value, date) else str(value)
+        return args
+
+    def query_string(self) -> str:
+        return urlencode(self.to_args())
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(k != "sort" for k in self.to_args())
+
+    def without_sort(self) -> SearchCriteria:
+        return replace(self, sort="")
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    accounts: list[Account]
+    total: int  # capped at COUNT_CAP + 1 when `capped`
+    capped: bool
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def first_index(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.accounts else 0
+
+
+def parse_criteria(args: Mapping[str, str]) -> tuple[SearchCriteria, dict[str, str]]:
+    """Criteria from query-string arguments, and an error message per field that was wrong.
+
+    A wrong field is left out of the criteria; callers show the errors rather than run a
+    search that silently ignores what was typed.
+    """
+    errors: dict[str, str] = {}
+
+    def text(name: str, limit: int = 200) -> str:
+        return (args.get(name) or "").strip()[:limit]
+
+    def integer(name: str, low: int, high: int) -> int | None:
+        raw = text(name)
+        if not raw:
+            return None
+        try:
+            value = int(raw)
+        except ValueError:
+            errors[name] = "must be a whole number"
+            return None
+        if not low <= value <= high:
+            errors[name] = f"must be between {low} and {high}"
+            return None
+        return value
+
+    def day(name: str) -> date | None:
+        raw = text(name)
+        if not raw:
+            return None
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            errors[name] = "must be a date (YYYY-MM-DD)"
+            return None
+
+    consent = text("consent")
+    if consent and consent not in CONSENT_CHOICES:
+        errors["consent"] = "must be yes or no"
+        consent = ""
+    sort = text("sort")
+    if sort and sort not in SORTS:
+        errors["sort"] = "unknown sort order"
+        sort = ""
+    criteria = SearchCriteria(
+        q=text("q"),
+        tag=text("tag", 64),
+        tier=integer("tier", 1, 2**31 - 1),
+        points_min=integer("points_min", 0, 2**31 - 1),
+        points_max=integer("points_max", 0, 2**31 - 1),
+        birthday_month=integer("birthday_month", 1, 12),
+        joined_from=day("joined_from"),
+        joined_to=day("joined_to"),
+        ordered_after=day("ordered_after"),
+        ordered_before=day("ordered_before"),
+        consent=consent,
+        include_retired=text("include_retired") in ("1", "on", "true", "yes"),
+        sort=sort,
+    )
+    if (
+        criteria.points_min is not None
+        and criteria.points_max is not None
+        and criteria.points_min > criteria.points_max
+    ):
+        errors["points_max"] = "must be at least the minimum"
+    if criteria.joined_from and criteria.joined_to and criteria.joined_from > criteria.joined_to:
+        errors["joined_to"] = "must be on or after the start date"
+    return criteria, errors
+
+
+def matching(tenant_id: int, criteria: SearchCriteria, default_region: str | None = None) -> Select:
+    """SELECT Account ... WHERE the criteria, unsorted: the base of pages, counts and exports."""
+    return select(Account).where(*conditions(tenant_id, criteria, default_region))
+
+
+def order_by(criteria: SearchCriteria) -> tuple:
+    return SORTS[effective_sort(criteria)][1]
+
+
+def effective_sort(criteria: SearchCriteria) -> str:
+    if criteria.sort:
+        return criteria.sort
+    return "name" if _name_words(criteria.q) else "newest"
+
+
+def search_accounts(
+    tenant_id: int,
+    criteria: SearchCriteria,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+    default_region: str | None = None,
+) -> SearchPage:
+    """One page of matching accounts (tags loaded) and how many match in all (capped)."""
+    page = max(1, page)
+    query = matching(tenant_id, criteria, default_region)
+    accounts = list(
+        db.session.scalars(
+            query.options(selectinload(Account.tags))
+            .order_by(*order_by(criteria))
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    )
+    if page == 1 and len(accounts) < per_page:
+        total = len(accounts)  # the whole result is on this page: no count query needed
+    else:
+        total = count_matching(tenant_id, criteria, cap=COUNT_CAP, default_region=default_region)
+    return SearchPage(accounts, total, total > COUNT_CAP, page, per_page)
+
+
+def count_matching(
+    tenant_id: int,
+    criteria: SearchCriteria,
+    cap: int | None = None,
+    default_region: str | None = None,
+) -> int:
+    """How many accounts match, counted in the database; with `cap`, stops at cap + 1."""
+    ids = select(Account.id).where(*conditions(tenant_id, criteria, default_region))
+    if cap is not None:
+        ids = ids.limit(cap + 1)
+    return db.session.scalar(select(func.count()).select_from(ids.subquery()))
+
+
+def conditions(
+    tenant_id: int, criteria: SearchCriteria, default_region: str | None
+) -> list[ColumnElement]:
+    where: list[ColumnElement] = [Account.tenant_id == tenant_id]
+    if not criteria.include_retired:
+        where += [Account.merged_into_id.is_(None), Account.erased_at.is_(None)]
+    if criteria.q:
+        where.append(_lookup(criteria.q, default_region))
+    if criteria.tag:
+        where.append(
+            exists().where(
+                AccountTag.account_id == Account.id,
+                AccountTag.tenant_id == tenant_id,
+                AccountTag.tag == criteria.tag,
+            )
+        )
+    if criteria.tier is not None:
+        where.append(_tier_condition(tenant_id, criteria.tier))
+    if criteria.points_min is not None:
+        where.append(Account.points_balance >= criteria.points_min)
+    if criteria.points_max is not None:
+        where.append(Account.points_balance <= criteria.points_max)
+    if criteria.birthday_month is not None:
+        where.append(extract("month", Account.birthdate) == criteria.birthday_month)
+    if criteria.joined_from:
+        where.append(Account.created_at >= _start_of(criteria.joined_from))
+    if criteria.joined_to:
+        where.append(Account.created_at < _start_of(criteria.joined_to + timedelta(days=1)))
+    if criteria.ordered_after:
+        where.append(Account.last_order_at >= _start_of(criteria.ordered_after))
+    if criteria.ordered_before:
+        where.append(Account.last_order_at < _start_of(criteria.ordered_before))
+    if criteria.consent:
+        where.append(Account.marketing_consent.is_(criteria.consent == "yes"))
+    return where
+
+
+def _lookup(q: str, default_region: str | None) -> ColumnElement:
+    """What the box matches: an email (exact, or its beginning while it is being typed); else
+    the account id, card, phone (normalised to E.164) or the beginning of a name."""
+    if "@" in q:
+        try:
+            email = normalise_email(q)
+        except IdentityError:
+            email = None
+        if email is not None:
+            return Account.email == email
+        return _prefix(Account.email, q.strip().lower())
+    candidates: list[ColumnElement] = [Account.external_id == q, Account.card == q]
+    if looks_like_phone(q):
+        try:
+            phone = normalise_phone(q, default_region)
+        except IdentityError:
+            phone = None
+        if phone:
+            candidates.append(Account.phone == phone)
+    words = _name_words(q)
+    if words:
+        whole = " ".join(words)
+        candidates += [
+            _prefix(Account.first_name_key, whole),
+            _prefix(Account.last_name_key, whole),
+        ]
+        if len(words) > 1:
+            first, rest = words[0], " ".join(words[1:])
+            candidates += [
+                and_(_prefix(Account.first_name_key, first), _prefix(Account.last_name_key, rest)),
+                and_(_prefix(Account.last_name_key, first), _prefix(Account.first_name_key, rest)),
+            ]
+    return or_(*candidates)
+
+
+def _name_words(q: str) -> list[str]:
+    """The box as name words, or [] when it cannot be a name (no letter in it, or an email)."""
+    if "@" in q or not any(c.isalpha() for c in q):
+        return []
+    return name_key(q).split()
+
+
+def _prefix(column, prefix: str) -> ColumnElement:
+    """`column` starts with `prefix`, as a range the column's plain b-tree index serves on both
+    databases (the key columns are byte-ordered); LIKE then keeps only exact prefixes."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    conditions = [column >= prefix, column.like(escaped + "%", escape="\\")]
+    last = prefix[-1]
+    if ord(last) < 0x10FFFF:
+        conditions.append(column < prefix[:-1] + chr(ord(last) + 1))
+    return and_(*conditions)
+
+
+def _tier_condition(tenant_id: int, tier_id: int) -> ColumnElement:
+    """Tiers are derived from lifetime points, so a tier is a lifetime-points range."""
+    for tier, low, high in requirements(tier_levels(tenant_id)):
+        if tier.tier_id == tier_id:
+            condition = Account.lifetime_points >= low
+            return condition if high is None else and_(condition, Account.lifetime_points <= high)
+    return false()  # a tier that no longer exists has no members
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def month_names() -> list[tuple[int, str]]:
+    return [(number, calendar.month_name[number]) for number in range(1, 13)]

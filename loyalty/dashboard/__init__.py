@@ -25,8 +25,12 @@ NAV_ITEMS = (
 def register_dashboard(app: Flask) -> None:
     from .auth import bp as auth
     from .home import bp as home
+    from .rewards import bp as rewards
+    from .settings import bp as settings
+    from .team import bp as team
+    from .tiers import bp as tiers
 
-    for blueprint in (auth, home):
+    for blueprint in (auth, home, rewards, tiers, settings, team):
         app.register_blueprint(blueprint)
 
     @app.context_processor

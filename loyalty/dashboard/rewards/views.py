@@ -1,0 +1,134 @@
+"""Rewards pages: list, create, edit (with the Deliverect listing), archive and restore."""
+
+from __future__ import annotations
+
+import json
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ...models import Reward, Tenant, utcnow
+from ...services.programs import listing, tier_levels
+from ...services.rewards import (
+    RewardError,
+    archive_reward,
+    count_archived,
+    create_reward,
+    restore_reward,
+    rewards_for,
+    update_reward,
+)
+from ...services.scoping import get_for_tenant
+from ..access import current_tenant, owner_required
+from ..auth.forms import EmptyForm
+from . import bp
+from .forms import TYPE_LABELS, RewardForm
+
+
+def _form(tenant: Tenant, **kwargs) -> RewardForm:
+    return RewardForm(tier_levels(tenant.id), tenant.currency, **kwargs)
+
+
+def _refreshing() -> bool:
+    """Without JavaScript the type select cannot swap fields: this button redraws the form."""
+    return "refresh" in request.form
+
+
+@bp.route("/")
+@login_required
+def index():
+    tenant = current_tenant()
+    archived = request.args.get("archived") == "1"
+    return render_template(
+        "rewards/index.html",
+        rewards=rewards_for(tenant, archived=archived),
+        archived=archived,
+        archived_count=count_archived(tenant),
+        type_labels=TYPE_LABELS,
+        now=utcnow(),
+        button_form=EmptyForm(),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@owner_required
+def create():
+    tenant = current_tenant()
+    form = _form(tenant)
+    status = 200
+    if request.method == "POST" and not _refreshing():
+        details = form.details(tenant.decimal_digits) if form.validate_on_submit() else None
+        if details is not None:
+            try:
+                reward = create_reward(tenant, details)
+            except RewardError as error:
+                form.add_errors(error.errors)
+            else:
+                flash(f"Reward “{reward.title}” created.", "success")
+                return redirect(url_for("rewards.index"), 303)
+        status = 422
+    return render_template("rewards/new.html", form=form), status
+
+
+@bp.route("/<int:reward_id>", methods=["GET", "POST"])
+@login_required
+def edit(reward_id: int):
+    tenant = current_tenant()
+    reward = get_for_tenant(Reward, reward_id, tenant.id)
+    if request.method == "GET":
+        form = _form(tenant, data=RewardForm.initial_data(reward, tenant.decimal_digits))
+    elif not current_user.is_owner:
+        abort(403)
+    else:
+        form = _form(tenant)
+    status = 200
+    if request.method == "POST" and not _refreshing():
+        details = form.details(tenant.decimal_digits) if form.validate_on_submit() else None
+        if details is not None:
+            try:
+                update_reward(tenant, reward, details)
+            except RewardError as error:
+                form.add_errors(error.errors)
+            else:
+                flash(f"Reward “{reward.title}” saved.", "success")
+                return redirect(url_for("rewards.edit", reward_id=reward.id), 303)
+        status = 422
+    return render_template(
+        "rewards/edit.html",
+        form=form,
+        reward=reward,
+        listing_json=json.dumps(listing(reward), indent=2, ensure_ascii=False),
+        readonly=not current_user.is_owner,
+        now=utcnow(),
+        button_form=EmptyForm(),
+    ), status
+
+
+@bp.route("/fields")
+@login_required
+def fields():
+    """The type-specific fields, redrawn by htmx when the type select changes."""
+    form = _form(current_tenant(), formdata=request.args, meta={"csrf": False})
+    return render_template("rewards/_type_fields.html", form=form)
+
+
+@bp.route("/<int:reward_id>/archive", methods=["POST"])
+@owner_required
+def archive(reward_id: int):
+    tenant = current_tenant()
+    reward = get_for_tenant(Reward, reward_id, tenant.id)
+    if EmptyForm().validate_on_submit():
+        archive_reward(tenant, reward)
+        flash(f"Reward “{reward.title}” archived: customers no longer see it.", "success")
+    return redirect(url_for("rewards.index"), 303)
+
+
+@bp.route("/<int:reward_id>/restore", methods=["POST"])
+@owner_required
+def restore(reward_id: int):
+    tenant = current_tenant()
+    reward = get_for_tenant(Reward, reward_id, tenant.id)
+    if EmptyForm().validate_on_submit():
+        restore_reward(tenant, reward)
+        flash(f"Reward “{reward.title}” restored: customers can see it again.", "success")
+    return redirect(url_for("rewards.index"), 303)

@@ -1,0 +1,72 @@
+"""Settings page: general settings, and the Deliverect API key and webhook secret.
+
+A new key or secret is rendered in the response to the POST that issued it, never redirected to
+or flashed, so it does not end up in the session cookie, a URL or the browser cache.
+"""
+
+from __future__ import annotations
+
+from flask import flash, make_response, redirect, render_template, request, url_for
+
+from ...services.tenant_settings import SettingsError, stored_amounts, update_settings
+from ...services.tenants import rotate_api_key, rotate_webhook_secret
+from ..access import current_tenant, owner_required
+from ..auth.forms import EmptyForm
+from . import bp
+from .forms import SettingsForm
+
+
+def _page(form: SettingsForm, status: int = 200, **issued: str):
+    tenant = current_tenant()
+    response = make_response(
+        render_template(
+            "settings/index.html",
+            form=form,
+            tenant=tenant,
+            amounts_in_use=stored_amounts(tenant),
+            button_form=EmptyForm(),
+            **issued,
+        ),
+        status,
+    )
+    if issued:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/", methods=["GET", "POST"])
+@owner_required
+def index():
+    tenant = current_tenant()
+    if request.method == "GET":
+        return _page(SettingsForm(data=SettingsForm.initial_data(tenant)))
+    form = SettingsForm()
+    if form.validate_on_submit():
+        try:
+            update_settings(tenant, form.settings())
+        except SettingsError as error:
+            form.add_errors(error.errors)
+        else:
+            flash("Settings saved.", "success")
+            return redirect(url_for("settings.index"), 303)
+    return _page(form, 422)
+
+
+@bp.route("/api-key", methods=["POST"])
+@owner_required
+def new_api_key():
+    tenant = current_tenant()
+    form = SettingsForm(formdata=None, data=SettingsForm.initial_data(tenant))
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("settings.index"), 303)
+    return _page(form, new_api_key=rotate_api_key(tenant))
+
+
+@bp.route("/webhook-secret", methods=["POST"])
+@owner_required
+def new_webhook_secret():
+    tenant = current_tenant()
+    form = SettingsForm(formdata=None, data=SettingsForm.initial_data(tenant))
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("settings.index"), 303)
+    return _page(form, new_webhook_secret=rotate_webhook_secret(tenant))

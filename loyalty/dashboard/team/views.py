@@ -1,0 +1,100 @@
+"""Team page (owners only): members, adding one, roles, deactivation."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ...extensions import db
+from ...models import User
+from ...services.scoping import get_for_tenant
+from ...services.team import TeamError, create_user, set_active, set_role
+from ..access import current_tenant, owner_required
+from ..auth.forms import EmptyForm
+from . import bp
+from .forms import MemberForm, RoleForm
+
+
+def _page(form: MemberForm, status: int = 200):
+    tenant = current_tenant()
+    members = db.session.scalars(
+        select(User).where(User.tenant_id == tenant.id).order_by(User.active.desc(), User.email)
+    )
+    return render_template(
+        "team/index.html",
+        form=form,
+        members=list(members),
+        role_form=RoleForm,
+        button_form=EmptyForm(),
+    ), status
+
+
+@bp.route("/", methods=["GET", "POST"])
+@owner_required
+def index():
+    form = MemberForm()
+    if request.method == "GET":
+        return _page(form)
+    if form.validate_on_submit():
+        try:
+            member = create_user(
+                current_tenant(),
+                form.email.data,
+                form.password.data,
+                role=form.role.data,
+                name=(form.name.data or "").strip(),
+            )
+        except TeamError as error:
+            # The form checks the same shape rules, so what is left is about the email.
+            form.email.errors = [*form.email.errors, str(error)]
+        else:
+            flash(f"{member.email} can now sign in as {member.role}.", "success")
+            return redirect(url_for("team.index"), 303)
+    return _page(form, 422)
+
+
+@bp.route("/<int:user_id>/role", methods=["POST"])
+@owner_required
+def change_role(user_id: int):
+    tenant = current_tenant()
+    member = get_for_tenant(User, user_id, tenant.id)
+    form = RoleForm()
+    if form.validate_on_submit():
+        try:
+            set_role(tenant, member, form.role.data, current_user)
+        except TeamError as error:
+            flash(f"Role not changed: {error}.", "error")
+        else:
+            flash(f"{member.email} is now {member.role}.", "success")
+    else:
+        flash("Choose owner or staff.", "error")
+    return redirect(url_for("team.index"), 303)
+
+
+@bp.route("/<int:user_id>/deactivate", methods=["POST"])
+@owner_required
+def deactivate(user_id: int):
+    return _set_active(user_id, False)
+
+
+@bp.route("/<int:user_id>/reactivate", methods=["POST"])
+@owner_required
+def reactivate(user_id: int):
+    return _set_active(user_id, True)
+
+
+def _set_active(user_id: int, active: bool):
+    tenant = current_tenant()
+    member = get_for_tenant(User, user_id, tenant.id)
+    if EmptyForm().validate_on_submit():
+        try:
+            set_active(tenant, member, active, current_user)
+        except TeamError as error:
+            flash(f"Not changed: {error}.", "error")
+        else:
+            if active:
+                flash(f"{member.email} can sign in again.", "success")
+            else:
+                flash(f"{member.email} is deactivated and signed out everywhere.", "success")
+    return redirect(url_for("team.index"), 303)

@@ -1,0 +1,59 @@
+"""The tier form: parses the typed multiplier ("1.5") into hundredths; rules live in the service."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, StringField, TextAreaField
+
+from ...models import Tier
+from ...rules.money import AmountError, format_percent, parse_percent
+from ...services.tiers import TierDetails
+
+
+class TierForm(FlaskForm):
+    name = StringField("Name", description="e.g. Silver, Gold.")
+    description = TextAreaField("Description", description="Optional; customers may see it.")
+    threshold_points = IntegerField(
+        "Reached at (lifetime points)",
+        description="Customers are in this tier once their lifetime points reach this number.",
+        invalid_value_message="enter a whole number of points",
+    )
+    multiplier = StringField(
+        "Earning multiplier",
+        default="1",
+        description="Points earned on each order are multiplied by this: 1.5 earns half as much "
+        "again.",
+    )
+
+    def details(self) -> TierDetails | None:
+        """What was typed, in stored units; None (with inline errors) when it cannot be parsed."""
+        multiplier = None
+        try:
+            # Hundredths, exactly like a percentage: "1.5" -> 150.
+            multiplier = parse_percent(self.multiplier.data or "")
+        except AmountError as error:
+            message = "enter a number such as 1.5" if "such as" in str(error) else str(error)
+            self.multiplier.errors = [*self.multiplier.errors, message]
+        if self.errors:
+            return None
+        return TierDetails(
+            name=self.name.data or "",
+            threshold_points=self.threshold_points.data,
+            multiplier_percent=multiplier,
+            description=self.description.data or "",
+        )
+
+    def add_errors(self, errors: dict[str, str]) -> None:
+        for name, message in errors.items():
+            field = self._fields.get("multiplier" if name == "multiplier_percent" else name)
+            target = field if field is not None else self.name
+            target.errors = [*target.errors, message]
+
+    @staticmethod
+    def initial_data(tier: Tier) -> dict:
+        return {
+            "name": tier.name,
+            "description": tier.description,
+            "threshold_points": tier.threshold_points,
+            "multiplier": format_percent(tier.multiplier_percent),
+        }

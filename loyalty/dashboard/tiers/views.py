@@ -1,0 +1,95 @@
+"""Tiers pages: list with point ranges, create, edit, delete."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ...models import Tier
+from ...services.scoping import get_for_tenant
+from ...services.tiers import TierError, create_tier, delete_tier, tiers_lowest_first, update_tier
+from ..access import current_tenant, owner_required
+from ..auth.forms import EmptyForm
+from . import bp
+from .forms import TierForm
+
+
+@bp.route("/")
+@login_required
+def index():
+    return render_template(
+        "tiers/index.html",
+        ranges=tiers_lowest_first(current_tenant()),
+        button_form=EmptyForm(),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@owner_required
+def create():
+    tenant = current_tenant()
+    form = TierForm()
+    status = 200
+    if request.method == "POST":
+        details = form.details() if form.validate_on_submit() else None
+        if details is not None:
+            try:
+                tier = create_tier(tenant, details)
+            except TierError as error:
+                form.add_errors(error.errors)
+            else:
+                flash(f"Tier “{tier.name}” created.", "success")
+                return redirect(url_for("tiers.index"), 303)
+        status = 422
+    return render_template("tiers/form.html", form=form, tier=None, readonly=False), status
+
+
+@bp.route("/<int:tier_id>", methods=["GET", "POST"])
+@login_required
+def edit(tier_id: int):
+    tenant = current_tenant()
+    tier = get_for_tenant(Tier, tier_id, tenant.id)
+    if request.method == "GET":
+        form = TierForm(data=TierForm.initial_data(tier))
+    elif not current_user.is_owner:
+        abort(403)
+    else:
+        form = TierForm()
+    status = 200
+    if request.method == "POST":
+        details = form.details() if form.validate_on_submit() else None
+        if details is not None:
+            try:
+                update_tier(tenant, tier, details)
+            except TierError as error:
+                form.add_errors(error.errors)
+            else:
+                flash(f"Tier “{tier.name}” saved.", "success")
+                return redirect(url_for("tiers.index"), 303)
+        status = 422
+    return render_template(
+        "tiers/form.html",
+        form=form,
+        tier=tier,
+        readonly=not current_user.is_owner,
+        button_form=EmptyForm(),
+    ), status
+
+
+@bp.route("/<int:tier_id>/delete", methods=["POST"])
+@owner_required
+def delete(tier_id: int):
+    tenant = current_tenant()
+    tier = get_for_tenant(Tier, tier_id, tenant.id)
+    if EmptyForm().validate_on_submit():
+        name = tier.name
+        try:
+            delete_tier(tenant, tier)
+        except TierError as error:
+            flash(f"“{name}” was not deleted: {error.errors['tier']}", "error")
+        else:
+            flash(
+                f"Tier “{name}” deleted. Its customers now fall in the tier below, if any.",
+                "success",
+            )
+    return redirect(url_for("tiers.index"), 303)

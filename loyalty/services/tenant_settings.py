@@ -1,0 +1,105 @@
+"""A restaurant's own settings: name, currency, earning rule and points validity."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import exists, select
+
+from ..extensions import db
+from ..models import LedgerEntry, Order, Reward, Tenant
+
+NAME_MAX = 128
+MAX_DECIMAL_DIGITS = 4
+MAX_POINTS_PER_UNIT = 1000
+MAX_VALIDITY_DAYS = 3650
+
+
+class SettingsError(ValueError):
+    """Nothing was saved; `errors` maps each field name to what is wrong with it."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class TenantSettings:
+    name: str
+    currency: str  # ISO 4217 code, e.g. EUR
+    decimal_digits: int
+    points_per_unit: int  # points per whole currency unit paid; 0 pauses earning
+    points_validity_days: int | None  # None = points never expire
+
+
+def settings_of(tenant: Tenant) -> TenantSettings:
+    return TenantSettings(
+        tenant.name,
+        tenant.currency,
+        tenant.decimal_digits,
+        tenant.points_per_unit,
+        tenant.points_validity_days,
+    )
+
+
+def stored_amounts(tenant: Tenant) -> list[str]:
+    """What already holds money in minor units, so changing decimal digits would rescale it.
+
+    Rewards (values, minimum orders), orders and cash balances are all integers read with the
+    tenant's decimal digits: 250 is 2.50 with two digits but 25.0 with one.
+    """
+    holders = (("rewards", Reward), ("orders", Order))
+    found = [
+        label
+        for label, model in holders
+        if db.session.scalar(select(exists().where(model.tenant_id == tenant.id)))
+    ]
+    cash = exists().where(LedgerEntry.tenant_id == tenant.id, LedgerEntry.unit == "cash")
+    if db.session.scalar(select(cash)):
+        found.append("cash balances")
+    return found
+
+
+def update_settings(tenant: Tenant, settings: TenantSettings) -> Tenant:
+    errors: dict[str, str] = {}
+    name = (settings.name or "").strip()
+    if not name:
+        errors["name"] = "enter the restaurant's name"
+    elif len(name) > NAME_MAX:
+        errors["name"] = f"use at most {NAME_MAX} characters"
+
+    currency = (settings.currency or "").strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        errors["currency"] = "enter a three-letter currency code, such as EUR"
+
+    digits = settings.decimal_digits
+    if digits is None or not 0 <= digits <= MAX_DECIMAL_DIGITS:
+        errors["decimal_digits"] = f"must be from 0 to {MAX_DECIMAL_DIGITS}"
+    elif digits != tenant.decimal_digits:
+        in_use = stored_amounts(tenant)
+        if in_use:
+            errors["decimal_digits"] = (
+                f"cannot change while {' and '.join(in_use)} exist: their amounts would be "
+                "read at a different scale"
+            )
+
+    per_unit = settings.points_per_unit
+    if per_unit is None or not 0 <= per_unit <= MAX_POINTS_PER_UNIT:
+        errors["points_per_unit"] = f"must be from 0 to {MAX_POINTS_PER_UNIT}"
+
+    validity = settings.points_validity_days
+    if validity is not None and not 1 <= validity <= MAX_VALIDITY_DAYS:
+        errors["points_validity_days"] = (
+            f"must be from 1 to {MAX_VALIDITY_DAYS} days, or empty for never"
+        )
+
+    if errors:
+        raise SettingsError(errors)
+    tenant.name = name
+    tenant.currency = currency
+    tenant.decimal_digits = digits
+    tenant.points_per_unit = per_unit
+    tenant.points_validity_days = validity
+    db.session.commit()
+    return tenant

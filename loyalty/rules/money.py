@@ -42,7 +42,9 @@ def parse_percent(text: str) -> int:
 
 def format_percent(hundredths: int) -> str:
     """5000 -> '50', 2050 -> '20.5'."""
-    return f"{Decimal(hundredths) / PERCENT_SCALE:f}".rstrip("0").rstrip(".") or "0"
+    text = f"{Decimal(hundredths) / PERCENT_SCALE:f}"
+    # Only trailing zeros after a decimal point: 5000 must stay "50", not "5".
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _parse_decimal(text: str) -> Decimal:

@@ -98,11 +98,14 @@ class SearchPage:
     per_page: int
 
     @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+    def pages(self) -> int | None:
+        """None when the count was capped: the last page is not known."""
+        return None if self.capped else max(1, -(-self.total // self.per_page))
 
     @property
     def has_next(self) -> bool:
+        if self.capped:
+            return len(self.accounts) == self.per_page
         return self.page < self.pages
 
     @property

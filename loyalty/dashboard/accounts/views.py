@@ -1,0 +1,350 @@
+"""Account pages: live search, the account page and what the team does to an account."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from ...models import Account
+from ...rules.tiers import next_tier, tier_for
+from ...services.account_admin import (
+    AdjustmentError,
+    ErasureError,
+    adjust_points,
+    erase_account,
+    new_adjustment_token,
+    parse_properties,
+    parse_tags,
+    set_tags_and_properties,
+)
+from ...services.account_history import ledger_page, orders_page
+from ...services.accounts import AccountError, AccountExists, find_account, update_profile
+from ...services.events import EventError, record_relation_event, timeline
+from ...services.exports import ExportSpec, csv_lines, export_rows
+from ...services.merge import MergeError, merge_accounts
+from ...services.programs import tier_levels
+from ...services.scoping import get_for_tenant
+from ...services.search import SORTS, month_names, parse_criteria, search_accounts
+from ..access import current_tenant, owner_required
+from ..auth.forms import EmptyForm
+from . import bp
+from .forms import RELATION_LABELS, AdjustForm, MergeForm, ProfileForm, RelationForm, TagsForm
+
+log = logging.getLogger(__name__)
+
+# The account page's paginated sections: name -> (template, loader).
+SECTIONS = {
+    "ledger": ("accounts/_ledger.html", ledger_page),
+    "orders": ("accounts/_orders.html", orders_page),
+    "events": ("accounts/_events.html", timeline),
+}
+
+
+def _phone_region() -> str | None:
+    """Where numbers typed without a country code are assumed to be (None: must have one)."""
+    return current_app.config.get("DEFAULT_PHONE_REGION")
+
+
+def _wants_rows_only() -> bool:
+    """htmx asking for the results (typing, filters, paging), not restoring a whole page."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+        and request.headers.get("HX-Target") == "results"
+    )
+
+
+@bp.route("/")
+@login_required
+def index():
+    tenant = current_tenant()
+    criteria, errors = parse_criteria(request.args)
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    results = None
+    if not errors:
+        results = search_accounts(tenant.id, criteria, page=page, default_region=_phone_region())
+    levels = tier_levels(tenant.id)
+    context = {
+        "criteria": criteria,
+        "errors": errors,
+        "results": results,
+        "levels": levels,
+        "tiers": {
+            account.id: tier_for(account.lifetime_points, levels)
+            for account in (results.accounts if results else [])
+        },
+    }
+    template = "accounts/_results.html" if _wants_rows_only() else "accounts/index.html"
+    response = Response(render_template(template, sorts=SORTS, months=month_names(), **context))
+    # The same URL answers a page or its rows: caches must keep them apart.
+    response.headers["Vary"] = "HX-Request, HX-Target"
+    return response
+
+
+@bp.route("/export.csv")
+@owner_required
+def export():
+    return _export(contacts=False)
+
+
+@bp.route("/contacts.csv")
+@owner_required
+def export_contacts():
+    return _export(contacts=True)
+
+
+def _export(contacts: bool) -> Response:
+    tenant = current_tenant()
+    criteria, errors = parse_criteria(request.args)
+    if errors:
+        abort(400, "The search has errors: " + "; ".join(f"{k} {v}" for k, v in errors.items()))
+    spec = ExportSpec(tenant, criteria, contacts=contacts)
+    log.info(
+        "user %s exported %s of tenant %s",
+        current_user.id,
+        "contacts" if contacts else "accounts",
+        tenant.id,
+    )
+    rows = export_rows(spec, default_region=_phone_region())
+    response = Response(stream_with_context(csv_lines(rows)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{spec.filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/<int:account_id>")
+@login_required
+def show(account_id: int):
+    account = get_for_tenant(Account, account_id, current_tenant().id)
+    return _page(account)
+
+
+def _page(account: Account, status: int = 200, **forms):
+    tenant = current_tenant()
+    levels = tier_levels(tenant.id)
+    tags_form = TagsForm(
+        data={
+            "tags": ", ".join(account.tag_names),
+            "properties": "\n".join(f"{k}: {v}" for k, v in (account.properties or {}).items()),
+        }
+    )
+    adjust_form = AdjustForm()
+    adjust_form.token.data = new_adjustment_token()
+    context = {
+        "account": account,
+        "tenant": tenant,
+        "tier": tier_for(account.lifetime_points, levels),
+        "next": next_tier(account.lifetime_points, levels),
+        "tiers": {level.tier_id: level for level in levels},
+        "profile_form": forms.pop("profile_form", None) or ProfileForm.for_account(account),
+        "tags_form": forms.pop("tags_form", None) or tags_form,
+        "adjust_form": forms.pop("adjust_form", None) or adjust_form,
+        "relation_form": forms.pop("relation_form", None) or RelationForm(),
+        "button_form": EmptyForm(),
+        "relation_labels": RELATION_LABELS,
+        "merged_into": (
+            get_for_tenant(Account, account.merged_into_id, tenant.id)
+            if account.merged_into_id
+            else None
+        ),
+    }
+    for name, (_template, loader) in SECTIONS.items():
+        context[name] = loader(tenant.id, account.id, _page_arg(f"{name}_page"))
+    return render_template("accounts/show.html", **context), status
+
+
+def _page_arg(name: str) -> int:
+    value = request.args.get(name, "1")
+    return int(value) if value.isdigit() and 0 < int(value) < 1_000_000 else 1
+
+
+@bp.route("/<int:account_id>/<any(ledger, orders, events):section>")
+@login_required
+def section(account_id: int, section: str):
+    """One page of the ledger, orders or timeline: htmx swaps it into the account page."""
+    tenant = current_tenant()
+    account = get_for_tenant(Account, account_id, tenant.id)
+    if request.headers.get("HX-Request") != "true":
+        return redirect(
+            url_for(
+                "accounts.show", account_id=account.id, **{f"{section}_page": _page_arg("page")}
+            )
+        )
+    template, loader = SECTIONS[section]
+    return render_template(
+        template,
+        account=account,
+        tenant=tenant,
+        relation_labels=RELATION_LABELS,
+        **{section: loader(tenant.id, account.id, _page_arg("page"))},
+    )
+
+
+@bp.route("/<int:account_id>/profile", methods=["POST"])
+@login_required
+def edit_profile(account_id: int):
+    account = get_for_tenant(Account, account_id, current_tenant().id)
+    form = ProfileForm()
+    if form.validate_on_submit():
+        try:
+            update_profile(account, form.profile())
+        except AccountExists as error:
+            getattr(form, error.field_name if error.field_name != "id" else "card").errors.append(
+                f"Another account already has this {error.field_name}."
+            )
+        except AccountError as error:
+            field, _, message = str(error).partition(": ")
+            target = getattr(form, field, None)
+            (target.errors if target is not None else form.form_errors).append(
+                message or str(error)
+            )
+        else:
+            flash("Profile saved.", "success")
+            return redirect(url_for("accounts.show", account_id=account.id), 303)
+    return _page(account, 422, profile_form=form)
+
+
+@bp.route("/<int:account_id>/tags", methods=["POST"])
+@login_required
+def edit_tags(account_id: int):
+    tenant = current_tenant()
+    account = get_for_tenant(Account, account_id, tenant.id)
+    form = TagsForm()
+    if form.validate_on_submit():
+        tags = properties = None
+        try:
+            tags = parse_tags(form.tags.data)
+        except ValueError as error:
+            form.tags.errors.append(str(error))
+        try:
+            properties = parse_properties(form.properties.data)
+        except ValueError as error:
+            form.properties.errors.append(str(error))
+        if tags is not None and properties is not None:
+            set_tags_and_properties(tenant.id, account.id, tags, properties)
+            flash("Tags and properties saved.", "success")
+            return redirect(url_for("accounts.show", account_id=account.id), 303)
+    return _page(account, 422, tags_form=form)
+
+
+@bp.route("/<int:account_id>/adjust", methods=["POST"])
+@login_required
+def adjust(account_id: int):
+    """Staff adjust points at the counter too: every adjustment names who made it and why."""
+    tenant = current_tenant()
+    account = get_for_tenant(Account, account_id, tenant.id)
+    form = AdjustForm()
+    if form.validate_on_submit():
+        try:
+            result = adjust_points(
+                tenant.id,
+                account.id,
+                form.points.data,
+                form.reason.data,
+                current_user.id,
+                form.token.data,
+            )
+        except AdjustmentError as error:
+            form.points.errors.append(str(error))
+        else:
+            if not result.repeated:
+                flash(f"{form.points.data:+,} points: {form.reason.data.strip()}", "success")
+            return redirect(url_for("accounts.show", account_id=account.id), 303)
+    return _page(account, 422, adjust_form=form)
+
+
+@bp.route("/<int:account_id>/relations", methods=["POST"])
+@login_required
+def add_relation(account_id: int):
+    tenant = current_tenant()
+    account = get_for_tenant(Account, account_id, tenant.id)
+    form = RelationForm()
+    if form.validate_on_submit():
+        other = find_account(tenant.id, form.other.data)
+        other_id = other.external_id if other is not None else form.other.data.strip()
+        try:
+            record_relation_event(
+                tenant.id,
+                account,
+                other_id,
+                form.type.data,
+                do_not_process_symmetry=form.do_not_process_symmetry.data,
+            )
+        except EventError as error:
+            form.other.errors.append(str(error).capitalize() + ".")
+        else:
+            flash("Relation recorded.", "success")
+            return redirect(url_for("accounts.show", account_id=account.id), 303)
+    return _page(account, 422, relation_form=form)
+
+
+@bp.route("/<int:account_id>/merge", methods=["GET", "POST"])
+@owner_required
+def merge(account_id: int):
+    """Merge another account (found by id, card, email or phone) into this one, after a look."""
+    tenant = current_tenant()
+    survivor = get_for_tenant(Account, account_id, tenant.id)
+    form = MergeForm()
+    if request.method == "POST":
+        if form.validate_on_submit() and form.other_id.data.isdigit():
+            other = get_for_tenant(Account, int(form.other_id.data), tenant.id)
+            try:
+                merge_accounts(tenant.id, survivor.id, other.id, current_user.id)
+            except MergeError as error:
+                flash(str(error), "error")
+                return redirect(url_for("accounts.show", account_id=survivor.id), 303)
+            flash(f"{other.external_id} was merged into this account.", "success")
+            return redirect(url_for("accounts.show", account_id=survivor.id), 303)
+        abort(400)
+    typed = (request.args.get("other") or "").strip()
+    other = find_account(tenant.id, typed) if typed else None
+    problem = None
+    if not typed:
+        problem = "Type the other account's id, card, email or phone."
+    elif other is None:
+        problem = f"No account matches “{typed}”."
+    elif other.id == survivor.id:
+        problem = "That is this account."
+    form.other_id.data = str(other.id) if other else ""
+    levels = tier_levels(tenant.id)
+    return render_template(
+        "accounts/merge.html",
+        survivor=survivor,
+        other=other if problem is None else None,
+        typed=typed,
+        problem=problem,
+        form=form,
+        tenant=tenant,
+        levels=levels,
+        tier_for=tier_for,
+    ), (200 if problem is None else 422)
+
+
+@bp.route("/<int:account_id>/erase", methods=["GET", "POST"])
+@owner_required
+def erase(account_id: int):
+    tenant = current_tenant()
+    account = get_for_tenant(Account, account_id, tenant.id)
+    form = EmptyForm()
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            erase_account(tenant.id, account.id, current_user.id)
+        except ErasureError as error:
+            flash(str(error), "error")
+        else:
+            flash("The customer's personal data has been erased.", "success")
+        return redirect(url_for("accounts.show", account_id=account.id), 303)
+    return render_template("accounts/erase.html", account=account, form=form)

@@ -443,7 +443,12 @@ def register(base_url: str, seeded: Seeded) -> dict[str, str]:
         )
     if status != 200:
         raise RuntimeError(f"registration answered {status}: {answer[:500]!r}")
-    urls = json.loads(answer)
+    return endpoint_paths(json.loads(answer), urlsplit(base_url).netloc)
+
+
+def endpoint_paths(urls: dict, netloc: str) -> dict[str, str]:
+    """The path (and query) of each benchmarked URL in a registration answer, which must all be
+    on `netloc`: load is only ever sent to the server this run started."""
     wanted = {
         "programs": "loyaltyProgramsURL",
         "validate": "loyaltyValidateProgramsURL",
@@ -452,12 +457,11 @@ def register(base_url: str, seeded: Seeded) -> dict[str, str]:
     missing = [key for key in wanted.values() if not urls.get(key)]
     if missing:
         raise RuntimeError(f"registration answer lacks {', '.join(missing)}: {urls}")
-    ours = urlsplit(base_url).netloc
     paths = {}
     for endpoint, key in wanted.items():
         parts = urlsplit(urls[key])
-        if parts.netloc != ours:
-            raise RuntimeError(f"{key} points at {parts.netloc}, not at this server ({ours})")
+        if parts.netloc != netloc:
+            raise RuntimeError(f"{key} points at {parts.netloc}, not at this server ({netloc})")
         paths[endpoint] = parts.path + (f"?{parts.query}" if parts.query else "")
     return paths
 

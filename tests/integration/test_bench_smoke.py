@@ -1,0 +1,152 @@
+"""The webhook benchmark's data, bodies and plumbing at tiny size, so it cannot rot unnoticed.
+
+Nothing here is timed: the seeding and body builders run on the session's PostgreSQL, and one
+pooled body per endpoint goes through the app's test client, exactly as wrk would send it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from sqlalchemy import text
+
+from bench import bare_app
+from bench._support import PooledRequest, parse_wrk_output, write_pool
+from bench.webhooks import (
+    BARE_PATH,
+    REGISTRATION_PATH,
+    SIGNATURE_HEADER,
+    build_pools,
+    endpoint_paths,
+    registration_body,
+    seed,
+    signed,
+)
+from loyalty.extensions import db
+from loyalty.rules.programs import REWARD_TYPES
+from tests.conftest import empty_all_tables, make_app
+
+pytestmark = pytest.mark.postgres
+
+PUBLIC_HOST = "loyalty.example.com"  # make_app's PUBLIC_BASE_URL
+
+
+@pytest.fixture()
+def bench_app(postgres_url):
+    app = make_app(postgres_url)
+    with app.app_context():
+        db.create_all()
+        empty_all_tables()
+        db.session.remove()
+    yield app
+    with app.app_context():
+        empty_all_tables()
+        db.session.remove()
+
+
+@pytest.fixture()
+def seeded(bench_app):
+    return seed(bench_app, accounts=120, rewards=50, rng=random.Random(7))
+
+
+def test_seeded_balances_are_each_backed_by_one_opening_entry(bench_app, seeded):
+    with bench_app.app_context():
+        mismatches = db.session.execute(
+            text(
+                "SELECT a.external_id FROM accounts a LEFT JOIN ledger_entries l "
+                "ON l.account_id = a.id AND l.kind = 'opening' WHERE a.tenant_id = :tenant "
+                "GROUP BY a.id, a.external_id, a.points_balance, a.cash_balance "
+                "HAVING a.points_balance <> COALESCE(SUM(l.amount) "
+                "FILTER (WHERE l.unit = 'points'), 0) "
+                "OR a.cash_balance <> COALESCE(SUM(l.amount) FILTER (WHERE l.unit = 'cash'), 0)"
+            ),
+            {"tenant": seeded.tenant_id},
+        ).all()
+        counts = db.session.execute(
+            text(
+                "SELECT (SELECT count(*) FROM accounts WHERE tenant_id = :t), "
+                "(SELECT count(*) FROM rewards WHERE tenant_id = :t), "
+                "(SELECT count(DISTINCT type) FROM rewards WHERE tenant_id = :t)"
+            ),
+            {"t": seeded.tenant_id},
+        ).one()
+    assert mismatches == []
+    assert tuple(counts) == (120, 50, len(REWARD_TYPES))
+    assert sum(account.points > 0 for account in seeded.accounts) > 60
+
+
+def test_each_benchmarked_webhook_accepts_the_pooled_bodies(bench_app, seeded):
+    client = bench_app.test_client()
+    registration = signed(
+        REGISTRATION_PATH, registration_body(seeded.api_key), seeded.webhook_secret
+    )
+    answer = client.post(REGISTRATION_PATH, data=registration.body, headers=registration.headers)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    paths = endpoint_paths(answer.get_json(), PUBLIC_HOST)
+    pools = build_pools(
+        seeded, programs_size=2, checkout_size=2, run_tag="smoke", rng=random.Random(3)
+    )
+
+    def send(endpoint: str, body: bytes):
+        request = signed(paths[endpoint], body, seeded.webhook_secret)
+        response = client.post(request.path, data=request.body, headers=request.headers)
+        assert 200 <= response.status_code < 300, (endpoint, response.get_data(as_text=True))
+        return response
+
+    listed = send("programs", pools.programs[0]).get_json()
+    assert isinstance(listed, list) and listed
+    validated = send("validate", pools.validate[0]).get_json()
+    asked = json.loads(pools.validate[0])["programIds"]
+    assert [result["programId"] for result in validated] == asked
+    # Order 0 completes checkout 0: same customer, and it redeems what was validated.
+    order = json.loads(pools.order[0])
+    assert [d["programId"] for d in order["discounts"]] == asked
+    send("order", pools.order[0])
+    send("order", pools.order[1])
+
+    bare = bare_app.app.test_client().post(
+        BARE_PATH, data=pools.programs[0], headers={"Content-Type": "application/json"}
+    )
+    assert bare.status_code == 200 and bare.get_json()["ok"] is True
+
+
+def test_checkouts_have_their_own_sessions_and_order_ids(seeded):
+    pools = build_pools(
+        seeded, programs_size=5, checkout_size=40, run_tag="ids", rng=random.Random(5)
+    )
+    sessions = {json.loads(body)["sessionId"] for body in pools.validate}
+    order_ids = {json.loads(body)["orderId"] for body in pools.order}
+    assert len(sessions) == len(order_ids) == 40
+    for body in pools.order:
+        order = json.loads(body)
+        assert order["paymentAmount"] == order["subTotal"] + order["discountTotal"] >= 0
+
+
+def test_pool_lines_keep_the_signed_bytes_and_refuse_multiline_bodies(scratch_dir):
+    body = b'{"a":"caf\xc3\xa9"}'
+    request = signed("/x?y=1", body, "secret")
+    path = scratch_dir / "p.pool"
+    write_pool(path, [request])
+    method, url, *headers, sent = path.read_bytes().rstrip(b"\n").split(b"\t")
+    assert (method, url, sent) == (b"POST", b"/x?y=1", body)
+    assert f"{SIGNATURE_HEADER}: {request.headers[SIGNATURE_HEADER]}".encode() in headers
+    with pytest.raises(ValueError):
+        write_pool(path, [PooledRequest("POST", "/x", {}, b'{\n"a":1}')])
+
+
+def test_wrk_summary_line_is_read_with_its_failures():
+    output = (
+        "Running 1s test @ http://127.0.0.1:1\n"
+        'BENCH_RESULT {"requests":2000,"duration_us":2000000,"bytes":1,'
+        '"errors":{"connect":0,"read":1,"write":0,"status":3,"timeout":0},'
+        '"latency_us":{"min":100,"mean":950.5,"max":9000,"p50":800,"p90":1500,"p99":4200,'
+        '"p999":8000},"non2xx":3,"repeats":0}\n'
+        'BENCH_SAMPLE 401 {"error":"bad signature"}\n'
+    )
+    result = parse_wrk_output(output)
+    assert result.requests_per_s == 1000.0
+    assert (result.p50_ms, result.p99_ms) == (0.8, 4.2)
+    assert result.non2xx == 3 and result.socket_errors["read"] == 1
+    assert result.samples == ['401 {"error":"bad signature"}']

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_login import current_user
 
 from ..extensions import db, login_manager
 from ..models import User
@@ -37,7 +38,16 @@ def register_dashboard(app: Flask) -> None:
 
     @app.context_processor
     def navigation() -> dict:
-        return {"nav_items": [item for item in NAV_ITEMS if item[0] in app.view_functions]}
+        views = app.view_functions
+        is_owner = getattr(current_user, "is_owner", False)
+        return {
+            "nav_items": [
+                (endpoint, label)
+                for endpoint, label in NAV_ITEMS
+                if endpoint in views
+                and (is_owner or not getattr(views[endpoint], "owner_only", False))
+            ]
+        }
 
     app.add_template_filter(format_money, "money")
     app.add_template_filter(format_percent, "percent")

@@ -23,4 +23,5 @@ def owner_required(view):
             abort(403)
         return view(*args, **kwargs)
 
+    wrapped.owner_only = True  # the navigation hides such pages from staff
     return wrapped

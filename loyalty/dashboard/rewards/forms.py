@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     DateTimeLocalField,
     IntegerField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -45,7 +46,7 @@ def _optional_int(value: str | int | None) -> int | None:
 class RewardForm(FlaskForm):
     title = StringField("Title", description="What customers see in the app, e.g. “€5 off”.")
     description = TextAreaField("Description", description="Optional; shown under the title.")
-    type = SelectField("Type", choices=list(TYPE_LABELS.items()), default=REWARD_TYPES[0])
+    type = SelectField("Type", choices=[SelectChoice(value, label) for value, label in TYPE_LABELS.items()], default=REWARD_TYPES[0])
     # The type the type-specific fields were drawn for: when it changes between money and
     # percent, the typed value no longer means the same thing and is cleared.
     fields_for = StringField()
@@ -79,14 +80,15 @@ class RewardForm(FlaskForm):
     )
     media_url = StringField("Image or video address", description="Optional, https://…")
     media_type = SelectField(
-        "Media type", choices=[("image", "Image"), ("video", "Video")], default="image"
+        "Media type", choices=[SelectChoice("image", "Image"), SelectChoice("video", "Video")], default="image"
     )
 
     def __init__(self, tiers: list[TierLevel], currency: str, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.currency = currency
-        self.min_tier_id.choices = [(NO_TIER, "Everyone")] + [
-            (tier.tier_id, f"{tier.name} ({tier.threshold_points:,} points)") for tier in tiers
+        self.min_tier_id.choices = [SelectChoice(NO_TIER, "Everyone")] + [
+            SelectChoice(tier.tier_id, f"{tier.name} ({tier.threshold_points:,} points)")
+            for tier in tiers
         ]
         if self.fields_for.data and value_kind(self.fields_for.data) != self.value_kind:
             self.value.data = ""

@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import Email, InputRequired, Length
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms.validators import InputRequired, Length, ValidationError
 
+from ...rules.identity import IdentityError, normalise_email
 from ...services.team import MIN_PASSWORD_LENGTH
 
 ROLE_CHOICES = [
-    ("staff", "Staff: looks after customers, sees rewards and tiers"),
-    ("owner", "Owner: also changes rewards, tiers, settings and the team"),
+    SelectChoice("staff", "Staff: looks after customers, sees rewards and tiers"),
+    SelectChoice("owner", "Owner: also changes rewards, tiers, settings and the team"),
 ]
+
+
+def email_address(form: FlaskForm, field: EmailField) -> None:
+    """The same email rule as customer accounts (rules.identity)."""
+    try:
+        normalise_email(field.data)
+    except IdentityError:
+        raise ValidationError("enter a valid email address") from None
 
 
 class MemberForm(FlaskForm):
     email = EmailField(
         "Email",
-        validators=[
-            InputRequired("enter their email"),
-            Email("enter a valid email address"),
-            Length(max=254),
-        ],
+        validators=[InputRequired("enter their email"), email_address, Length(max=254)],
     )
     name = StringField("Name", validators=[Length(max=128)])
     role = SelectField("Role", choices=ROLE_CHOICES, default="staff")
@@ -39,4 +44,6 @@ class MemberForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=[("staff", "Staff"), ("owner", "Owner")])
+    role = SelectField(
+        "Role", choices=[SelectChoice("staff", "Staff"), SelectChoice("owner", "Owner")]
+    )

@@ -1,0 +1,123 @@
+"""Team page: owners add members, change roles, deactivate; never themselves."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from loyalty.extensions import db
+from loyalty.models import User
+from loyalty.services.team import create_user
+
+from ..conftest import PASSWORD
+from .test_rewards import errors_for
+
+
+def in_own_context(app, request):
+    """A second browser's request in its own app context, as in production: the test's shared
+    context would otherwise hand it the user Flask-Login cached for the first browser."""
+    with app.app_context():
+        return request()
+
+
+def member_form(**overrides) -> dict:
+    form = {
+        "email": "giulia@trattoria.test",
+        "name": "Giulia",
+        "role": "staff",
+        "password": "a long password",
+    }
+    form.update(overrides)
+    return form
+
+
+def test_team_page_lists_members_with_roles(owner_client, owner, staff):
+    page = owner_client.get("/team/").get_data(as_text=True)
+    assert owner.email in page
+    assert staff.email in page
+    assert "Sam Staff" in page
+
+
+def test_owner_adds_a_member_who_can_then_sign_in(owner_client, tenant, app):
+    response = owner_client.post("/team/", data=member_form(email="Giulia@Trattoria.test"))
+    assert response.status_code == 303
+    member = db.session.scalar(select(User).where(User.email == "giulia@trattoria.test"))
+    assert (member.tenant_id, member.role, member.name) == (tenant.id, "staff", "Giulia")
+    other_browser = app.test_client()
+    signed_in = in_own_context(
+        app,
+        lambda: other_browser.post(
+            "/login", data={"email": "giulia@trattoria.test", "password": "a long password"}
+        ),
+    )
+    assert signed_in.status_code == 302
+    assert in_own_context(app, lambda: other_browser.get("/rewards/")).status_code == 200
+
+
+def test_a_short_password_or_bad_email_is_refused_inline(owner_client):
+    response = owner_client.post("/team/", data=member_form(email="giulia", password="short"))
+    assert response.status_code == 422
+    assert errors_for(response, "email") == ["enter a valid email address"]
+    assert errors_for(response, "password") == ["use at least 8 characters"]
+    assert db.session.scalar(select(User).where(User.email == "giulia")) is None
+
+
+def test_an_email_that_already_has_a_login_is_refused_inline(owner_client, staff):
+    response = owner_client.post("/team/", data=member_form(email=staff.email))
+    assert errors_for(response, "email") == [f"{staff.email} already has a login"]
+
+
+def test_owner_changes_a_members_role(owner_client, staff):
+    response = owner_client.post(f"/team/{staff.id}/role", data={"role": "owner"})
+    assert response.status_code == 303
+    db.session.refresh(staff)
+    assert staff.role == "owner"
+
+
+def test_an_unknown_role_is_refused(owner_client, staff):
+    owner_client.post(f"/team/{staff.id}/role", data={"role": "admin"})
+    db.session.refresh(staff)
+    assert staff.role == "staff"
+
+
+def test_owner_cannot_demote_themselves_and_is_told_why(owner_client, owner):
+    response = owner_client.post(
+        f"/team/{owner.id}/role", data={"role": "staff"}, follow_redirects=True
+    )
+    assert "you cannot remove your own owner role" in response.get_data(as_text=True)
+    db.session.refresh(owner)
+    assert owner.role == "owner"
+
+
+def test_owner_cannot_deactivate_themselves_and_is_told_why(owner_client, owner):
+    response = owner_client.post(f"/team/{owner.id}/deactivate", follow_redirects=True)
+    assert "you cannot deactivate yourself" in response.get_data(as_text=True)
+    db.session.refresh(owner)
+    assert owner.active
+
+
+def test_deactivating_a_member_signs_them_out_and_reactivating_lets_them_back(
+    owner_client, staff, app
+):
+    staff_browser = app.test_client()
+
+    def sign_in():
+        return staff_browser.post("/login", data={"email": staff.email, "password": PASSWORD})
+
+    in_own_context(app, sign_in)
+    assert in_own_context(app, lambda: staff_browser.get("/rewards/")).status_code == 200
+
+    owner_client.post(f"/team/{staff.id}/deactivate")
+    signed_out = in_own_context(app, lambda: staff_browser.get("/rewards/"))
+    assert signed_out.status_code == 302
+    assert signed_out.headers["Location"].startswith("/login")
+    assert "deactivated" in owner_client.get("/team/").get_data(as_text=True)
+    assert in_own_context(app, sign_in).status_code == 401
+
+    owner_client.post(f"/team/{staff.id}/reactivate")
+    assert in_own_context(app, sign_in).status_code == 302
+    assert in_own_context(app, lambda: staff_browser.get("/rewards/")).status_code == 200
+
+
+def test_members_of_other_restaurants_are_not_listed(owner_client, other_tenant):
+    create_user(other_tenant, "boss@burgerbar.test", PASSWORD, role="owner")
+    assert b"boss@burgerbar.test" not in owner_client.get("/team/").data

@@ -9,6 +9,7 @@ from wtforms import (
     EmailField,
     HiddenField,
     IntegerField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -19,7 +20,12 @@ from ...services.account_admin import MAX_ADJUSTMENT
 from ...services.accounts import Profile
 from ...services.events import RELATION_TYPES
 
-SEX_CHOICES = [("", "Not said"), ("FEMALE", "Female"), ("MALE", "Male"), ("OTHER", "Other")]
+SEX_CHOICES = [
+    SelectChoice("", "Not said"),
+    SelectChoice("FEMALE", "Female"),
+    SelectChoice("MALE", "Male"),
+    SelectChoice("OTHER", "Other"),
+]
 RELATION_LABELS = {
     "INVITED": "invited",
     "INVITED_BY": "was invited by",
@@ -96,7 +102,7 @@ class AdjustForm(FlaskForm):
 class RelationForm(FlaskForm):
     type = SelectField(
         "Relation",
-        choices=[(t, f"This customer {RELATION_LABELS[t]}") for t in RELATION_TYPES],
+        choices=[SelectChoice(t, f"This customer {RELATION_LABELS[t]}") for t in RELATION_TYPES],
         default="INVITED",
     )
     other = StringField(

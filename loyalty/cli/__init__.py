@@ -6,4 +6,5 @@ loyalty_cli = AppGroup("loyalty", help="Loyalty setup and maintenance commands."
 from . import setup  # noqa: E402,F401
 from . import tick  # noqa: E402,F401
 from . import accounts  # noqa: E402,F401
+from . import export  # noqa: E402,F401
 from . import demo  # noqa: E402,F401

@@ -164,12 +164,19 @@ def export_rows(spec: ExportSpec, default_region: str | None = None) -> Iterator
         yield [safe_cell(cell) for cell in cells]
 
 
-def csv_lines(rows: Iterator[list[str]]) -> Iterator[str]:
-    """Rows as CSV text, one line at a time; a BOM first so spreadsheets read UTF-8 names."""
+def csv_lines(rows: Iterator[list[str]], bom: bool = True) -> Iterator[str]:
+    """Rows as CSV text, one line at a time; with `bom` first, so spreadsheets read UTF-8 names."""
     writer = csv.writer(_Line())
-    yield "\ufeff"
+    if bom:
+        yield "\ufeff"
     for row in rows:
         yield writer.writerow(row)
+
+
+def sole_tenant() -> Tenant | None:
+    """The tenant of a single-restaurant installation (None when there are several or none)."""
+    tenants = list(db.session.scalars(select(Tenant).limit(2)))
+    return tenants[0] if len(tenants) == 1 else None
 
 
 class _Line:

@@ -8,3 +8,4 @@ from . import tick  # noqa: E402,F401
 from . import accounts  # noqa: E402,F401
 from . import export  # noqa: E402,F401
 from . import demo  # noqa: E402,F401
+from . import rewards  # noqa: E402,F401

@@ -1,8 +1,9 @@
-"""Bringing a restaurant's customers (CSV) over from another provider, all or nothing.
+"""Bringing a restaurant over from another provider: customers (CSV) and rewards (JSON).
 
-The whole file is checked before anything is written, every problem is reported with its line,
-and the write is one transaction. Opening balances are ledger entries keyed by the account id,
-so running the same file again changes nothing.
+The whole file is checked before anything is written and every problem is reported with where it
+is (CSV line, or index in the program list). Customers are written in one transaction; opening
+balances are ledger entries keyed by the account id, so running the same file again changes
+nothing. Rewards are matched by programId, so re-importing a program list updates them.
 """
 
 from __future__ import annotations
@@ -11,16 +12,26 @@ import csv
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from typing import TextIO
 
 from sqlalchemy import insert, select
 
 from ..extensions import db
-from ..models import Account, LedgerEntry, utcnow
+from ..models import Account, LedgerEntry, Tenant, utcnow
 from ..rules.identity import IdentityError, name_key, normalise_email, normalise_phone
 from . import ledger
 from .accounts import AccountError, Profile, normalised
+from .programs import listing, live_rewards
+from .rewards import (
+    RewardDetails,
+    RewardError,
+    create_reward,
+    restore_reward,
+    reward_by_program_id,
+    update_reward,
+)
+from .rewards import _checked as check_details  # the service's own rules, without saving
 
 ACCOUNT_COLUMNS = ("id", "card", "email", "phone", "first_name", "last_name", "birthdate", "points")
 IDENTIFIERS = ("id", "card", "email", "phone")
@@ -442,3 +453,204 @@ def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:
 def _problem_order(problem: Problem) -> tuple[int, str]:
     number = re.search(r"\d+", problem.where)
     return (int(number.group()) if number else 0, problem.field)
+
+
+# -- rewards (Deliverect program list) -------------------------------------------------------
+
+# The program-list fields a file carries; `applicable` (per customer) is accepted and ignored.
+PROGRAM_FIELDS = (
+    "programId",
+    "title",
+    "description",
+    "type",
+    "cost",
+    "discount",
+    "itemPLU",
+    "quantity",
+    "minOrderValue",
+    "expiresAt",
+    "media",
+)
+_IGNORED_PROGRAM_FIELDS = ("applicable",)
+
+
+@dataclass(frozen=True)
+class RewardImportResult:
+    created: int
+    updated: int
+
+
+def program_list(tenant: Tenant) -> list[dict]:
+    """The tenant's live rewards in Deliverect's program-list shape, as the importer reads it."""
+    return [
+        {name: entry[name] for name in PROGRAM_FIELDS}
+        for entry in (listing(reward) for reward in live_rewards(tenant.id))
+    ]
+
+
+def import_rewards(tenant: Tenant, document: object) -> RewardImportResult:
+    """Create or update (by programId) every reward of a program list, or none of them.
+
+    Every entry is checked by the rewards service's own rules first; any problem raises
+    ImportRejected naming the entry's index and field. A listed reward that was archived is
+    listed again; rewards missing from the file are left as they are.
+    """
+    if not isinstance(document, list):
+        raise ImportRejected([Problem("file", "programs", "must be a JSON array of programs")])
+    problems: list[Problem] = []
+    planned: list[tuple[str | None, RewardDetails]] = []
+    first_index: dict[str, int] = {}
+    for index, entry in enumerate(document):
+        where = f"[{index}]"
+        program_id, details, entry_problems = _program_details(where, entry)
+        if program_id is not None:
+            earlier = first_index.setdefault(program_id, index)
+            if earlier != index:
+                entry_problems.append(
+                    Problem(where, "programId", f"{program_id!r} is also [{earlier}]")
+                )
+        if details is not None:
+            existing = reward_by_program_id(tenant, program_id) if program_id else None
+            if existing is not None:
+                # What the program list cannot say (start date, tier) stays as the team set it.
+                details = replace(
+                    details, active_from=existing.active_from, min_tier_id=existing.min_tier_id
+                )
+            try:
+                details = check_details(tenant, details)
+            except RewardError as error:
+                # Checked even when the shape had problems, so one run reports everything; a
+                # field already reported is not reported twice.
+                reported = {problem.field for problem in entry_problems}
+                entry_problems += [
+                    Problem(where, _PROGRAM_FIELD_OF.get(name, name), message)
+                    for name, message in error.errors.items()
+                    if _PROGRAM_FIELD_OF.get(name, name) not in reported
+                ]
+        problems += entry_problems
+        planned.append((program_id, details))
+    if problems:
+        raise ImportRejected(problems)
+    created = updated = 0
+    # Each save below commits on its own (the rewards service owns its transactions); every
+    # entry has already passed the same checks, so only a concurrent edit could stop half way.
+    for program_id, details in planned:
+        reward = reward_by_program_id(tenant, program_id) if program_id else None
+        if reward is None:
+            create_reward(tenant, details, program_id=program_id)
+            created += 1
+        else:
+            update_reward(tenant, reward, details)
+            restore_reward(tenant, reward)
+            updated += 1
+    return RewardImportResult(created, updated)
+
+
+# Service field names as the program list spells them, for problem reports.
+_PROGRAM_FIELD_OF = {
+    "program_id": "programId",
+    "value": "discount",
+    "item_plu": "itemPLU",
+    "min_order_value": "minOrderValue",
+    "active_to": "expiresAt",
+    "media_url": "media.url",
+    "media_type": "media.mediaType",
+    "active_from": "expiresAt",
+}
+
+
+def _program_details(
+    where: str, entry: object
+) -> tuple[str | None, RewardDetails | None, list[Problem]]:
+    """The entry read into service units, and its shape problems (types, unknown fields).
+
+    A field with a shape problem is read as empty, so the service can still check the others.
+    """
+    if not isinstance(entry, dict):
+        return None, None, [Problem(where, "program", "must be an object")]
+    problems: list[Problem] = []
+    for name in entry:
+        if name not in PROGRAM_FIELDS and name not in _IGNORED_PROGRAM_FIELDS:
+            problems.append(Problem(where, name, "is not a program-list field"))
+
+    def text(name: str, required: bool = False) -> str | None:
+        value = entry.get(name)
+        if value is None:
+            if required:
+                problems.append(Problem(where, name, "required"))
+            return None
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and name in ("programId", "itemPLU")
+        ):
+            return str(value)  # ids travel as strings, but some systems send numbers
+        if not isinstance(value, str):
+            problems.append(Problem(where, name, "must be a string"))
+            return None
+        return value
+
+    def whole(name: str, required: bool = False) -> int | None:
+        value = entry.get(name)
+        if value is None:
+            if required:
+                problems.append(Problem(where, name, "required"))
+            return None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            problems.append(Problem(where, name, "must be a whole number"))
+            return None
+        return value
+
+    program_id = text("programId")
+    if program_id is not None:
+        program_id = program_id.strip()
+        if not program_id or len(program_id) > 64:
+            problems.append(Problem(where, "programId", "must be 1 to 64 characters"))
+    title = text("title", required=True)
+    description = text("description")
+    reward_type = text("type", required=True)
+    cost = whole("cost", required=True)
+    value = whole("discount")
+    item_plu = text("itemPLU")
+    quantity = whole("quantity")
+    min_order_value = whole("minOrderValue")
+    expires_at = None
+    expires_text = text("expiresAt")
+    if expires_text is not None:
+        try:
+            expires_at = datetime.fromisoformat(expires_text.replace("Z", "+00:00"))
+        except ValueError:
+            problems.append(
+                Problem(where, "expiresAt", "must be an ISO 8601 time such as 2025-12-31T23:00:00Z")
+            )
+        else:
+            if expires_at.tzinfo is None:
+                problems.append(Problem(where, "expiresAt", "give a time zone, such as Z for UTC"))
+    media_url = media_type = None
+    media = entry.get("media")
+    if media is not None:
+        if not isinstance(media, dict) or not isinstance(media.get("url"), str):
+            problems.append(
+                Problem(where, "media", 'must be {"url": "...", "mediaType": "image"} or null')
+            )
+        else:
+            media_url = media["url"]
+            media_type = media.get("mediaType")
+            if media_type is not None and not isinstance(media_type, str):
+                problems.append(Problem(where, "media.mediaType", "must be image or video"))
+    details = RewardDetails(
+        title=title or "",
+        type=reward_type or "",
+        cost=cost if cost is not None else 0,
+        value=value or 0,
+        description=description or "",
+        item_plu=item_plu,
+        quantity=quantity,
+        min_order_value=min_order_value,
+        active_to=expires_at,
+        media_url=media_url,
+        media_type=media_type,
+    )
+    return program_id, details, problems

@@ -1,0 +1,103 @@
+"""Tenant isolation: a member of one restaurant gets 404 for every object of another.
+
+Each route that takes an id is listed in ROUTES; a feature that adds such a route adds it here,
+adds the object it needs to `theirs` (built through services, in the other restaurant), and adds
+its blueprint to ISOLATED_BLUEPRINTS so a route it forgets to list fails the coverage test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+
+import pytest
+from werkzeug.routing import IntegerConverter
+
+from loyalty.extensions import db
+from loyalty.models import Reward, Tier, User
+from loyalty.services.rewards import RewardDetails, create_reward
+from loyalty.services.team import create_user
+from loyalty.services.tiers import TierDetails, create_tier
+
+from ..conftest import PASSWORD
+from .test_rewards import reward_form
+
+Url = Callable[[SimpleNamespace], str]
+
+ISOLATED_BLUEPRINTS = {"rewards", "tiers", "team"}
+
+ROUTES: list[tuple[str, Url]] = [
+    ("GET", lambda theirs: f"/rewards/{theirs.reward.id}"),
+    ("POST", lambda theirs: f"/rewards/{theirs.reward.id}"),
+    ("POST", lambda theirs: f"/rewards/{theirs.reward.id}/archive"),
+    ("POST", lambda theirs: f"/rewards/{theirs.archived_reward.id}/restore"),
+    ("GET", lambda theirs: f"/tiers/{theirs.tier.id}"),
+    ("POST", lambda theirs: f"/tiers/{theirs.tier.id}"),
+    ("POST", lambda theirs: f"/tiers/{theirs.tier.id}/delete"),
+    ("POST", lambda theirs: f"/team/{theirs.member.id}/role"),
+    ("POST", lambda theirs: f"/team/{theirs.member.id}/deactivate"),
+    ("POST", lambda theirs: f"/team/{theirs.inactive_member.id}/reactivate"),
+]
+
+# A form that would be valid for any of the routes, so only the tenant check can refuse it.
+FORM = {
+    **reward_form(),
+    "name": "Stolen",
+    "threshold_points": "5",
+    "multiplier": "1",
+    "role": "staff",
+}
+
+
+@pytest.fixture()
+def theirs(other_tenant) -> SimpleNamespace:
+    """One of each object in the other restaurant."""
+    archived = create_reward(other_tenant, RewardDetails("Old", "discount_amount", 1, 100))
+    archived.archived_at = archived.created_at
+    db.session.commit()
+    inactive = create_user(other_tenant, "gone@burgerbar.test", PASSWORD, role="staff")
+    inactive.active = False
+    db.session.commit()
+    return SimpleNamespace(
+        reward=create_reward(other_tenant, RewardDetails("Theirs", "discount_amount", 1, 100)),
+        archived_reward=archived,
+        tier=create_tier(other_tenant, TierDetails("Their gold", 100, 150)),
+        member=create_user(other_tenant, "cook@burgerbar.test", PASSWORD, role="owner"),
+        inactive_member=inactive,
+    )
+
+
+def snapshot() -> list:
+    """Every row the routes could change, to prove a refused request changed nothing."""
+    db.session.expire_all()
+    rows = [
+        *db.session.query(Reward).order_by(Reward.id),
+        *db.session.query(Tier).order_by(Tier.id),
+        *db.session.query(User).order_by(User.id),
+    ]
+    return [
+        {column.name: getattr(row, column.key) for column in row.__table__.columns} for row in rows
+    ]
+
+
+@pytest.mark.parametrize(("method", "url"), ROUTES)
+def test_another_restaurants_objects_are_not_found(owner_client, theirs, method, url):
+    before = snapshot()
+    response = owner_client.open(url(theirs), method=method, data=FORM)
+    assert response.status_code == 404
+    assert b"belongs to another restaurant" in response.data
+    assert snapshot() == before
+
+
+def test_every_route_with_an_id_is_listed(app, theirs):
+    """Every route taking an id in these blueprints has a line in ROUTES, for each method."""
+    adapter = app.url_map.bind("localhost")
+    covered = {(adapter.match(url(theirs), method=method)[0], method) for method, url in ROUTES}
+    required = {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.split(".")[0] in ISOLATED_BLUEPRINTS
+        and any(isinstance(rule._converters[name], IntegerConverter) for name in rule.arguments)
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert required - covered == set()

@@ -525,12 +525,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="random seed for the data")
     parser.add_argument("--no-results", action="store_true", help="do not write the JSON file")
     parser.add_argument(
+        "--endpoints",
+        default=",".join(ENDPOINTS),
+        help="comma-separated subset of programs,validate,order (e.g. to profile one)",
+    )
+    parser.add_argument(
         "--bare-only",
         action="store_true",
         help="measure only the bare endpoint (no database, no app)",
     )
     args = parser.parse_args(argv)
     args.connections = args.connections or args.workers
+    args.endpoints = [name.strip() for name in args.endpoints.split(",") if name.strip()]
+    unknown = sorted(set(args.endpoints) - set(ENDPOINTS))
+    if unknown:
+        parser.error(f"unknown endpoints {', '.join(unknown)}; choose from {', '.join(ENDPOINTS)}")
+    # Orders follow the validations they complete, whatever order they were named in.
+    args.endpoints = [name for name in ENDPOINTS if name in args.endpoints]
     return args
 
 
@@ -541,6 +552,7 @@ def main(argv: list[str] | None = None) -> int:
     run_tag = f"{datetime.now(UTC):%Y%m%d%H%M%S}{secrets.token_hex(2)}"
     load = {"connections": args.connections, "threads": args.threads}
     results: dict[str, WrkResult] = {}
+    load_before = os.getloadavg()
     with cleanup_on_exit() as stack:
         work = scratch_dir(stack, "loyalty-bench-")
         note(f"serving the bare endpoint with {args.workers} gunicorn workers")
@@ -572,13 +584,13 @@ def main(argv: list[str] | None = None) -> int:
         plan = [("bare (before)", bare_server, "bare")]
         if app_server is not None:
             # Validate before order: the orders then commit the holds the validations placed.
-            plan += [(endpoint, app_server, endpoint) for endpoint in ENDPOINTS]
+            plan += [(endpoint, app_server, endpoint) for endpoint in args.endpoints]
         plan.append(("bare (after)", bare_server, "bare"))
         for label, server, pool in plan:
             note(f"{label}: {args.duration:g} s ...")
             results[label] = _measure(server, pool_files[pool], args.duration, load)
 
-    report = summarise(args, results)
+    report = summarise(args, results, load_before)
     print(format_report(report))
     if not args.no_results:
         path = write_results("webhooks", report)
@@ -645,7 +657,9 @@ def _measure(server: Server, pool: Path, duration: float, load: dict) -> WrkResu
     return result
 
 
-def summarise(args: argparse.Namespace, results: dict[str, WrkResult]) -> dict:
+def summarise(
+    args: argparse.Namespace, results: dict[str, WrkResult], load_before: tuple[float, ...]
+) -> dict:
     before, after = results["bare (before)"], results["bare (after)"]
     bare_rps = (before.requests_per_s + after.requests_per_s) / 2
     rows = {}
@@ -666,7 +680,12 @@ def summarise(args: argparse.Namespace, results: dict[str, WrkResult]) -> dict:
         "benchmark": "webhooks",
         "started_for_commit": git_commit(),
         "finished_at": datetime.now(UTC).isoformat(),
-        "machine": {"cores": os.cpu_count()},
+        # Other work on the machine skews every figure: the load averages say how much there was.
+        "machine": {
+            "cores": os.cpu_count(),
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        },
         "config": {
             "accounts": args.accounts,
             "rewards": args.rewards,
@@ -676,6 +695,7 @@ def summarise(args: argparse.Namespace, results: dict[str, WrkResult]) -> dict:
             "connections": args.connections,
             "threads": args.threads,
             "pool": args.pool,
+            "endpoints": args.endpoints,
             "seed": args.seed,
             "database": "given" if args.database_url else "throw-away",
             "bare_only": args.bare_only,
@@ -715,6 +735,12 @@ def format_report(report: dict) -> str:
         )
     yardstick = report["bare_requests_per_s"]
     lines.append(f"\nbare yardstick (mean of before and after): {yardstick} req/s")
+    machine = report["machine"]
+    lines.append(
+        f"machine: {machine['cores']} cores, 1-min load average "
+        f"{machine['load_average_before'][0]:.2f} before, {machine['load_average_after'][0]:.2f} "
+        "after (above the core count, other work was competing: compare ratios, not req/s)"
+    )
     for label, row in report["endpoints"].items():
         errors = {k: v for k, v in row["socket_errors"].items() if v and k != "status"}
         if errors:

@@ -1,0 +1,137 @@
+"""Merging duplicates: everything moves to the survivor in one transaction; old ids resolve."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from loyalty.extensions import db
+from loyalty.models import Account, AccountEvent, AccountTag, Hold, LedgerEntry, Order, Reward
+from loyalty.services.accounts import find_account
+from loyalty.services.events import record_relation_event
+from loyalty.services.ledger import ledger_sum
+from loyalty.services.merge import MergeError, merge_accounts
+from tests.support.accounts import customer, earn
+
+
+@pytest.fixture()
+def pair(tenant):
+    survivor = customer(
+        tenant, external_id="zoe", first_name="Zoë", email="zoe@example.com", tags=["vip"]
+    )
+    duplicate = customer(
+        tenant,
+        external_id="zoe-app",
+        last_name="Rossi",
+        card="CARD-7",
+        phone="+32470000001",
+        email="zoe.rossi@example.com",
+        tags=["vip", "lunch"],
+    )
+    return survivor, duplicate
+
+
+def test_ledger_orders_holds_events_and_tags_move_and_balances_come_from_the_ledger(
+    tenant, owner, pair
+):
+    survivor, duplicate = pair
+    earn(survivor, 100)
+    earn(duplicate, 60)
+    earn(duplicate, 300, unit="cash", kind="campaign_credit")
+    order = Order(tenant_id=tenant.id, external_id="o-1", account_id=duplicate.id)
+    reward = Reward(tenant_id=tenant.id, program_id="p1", title="Coffee", type="free_item")
+    db.session.add_all([order, reward])
+    db.session.flush()
+    hold = Hold(
+        tenant_id=tenant.id,
+        account_id=duplicate.id,
+        reward_id=reward.id,
+        session_id="s",
+        points=10,
+        expires_at=datetime.now(UTC) + timedelta(minutes=5),
+    )
+    db.session.add(hold)
+    db.session.commit()
+    record_relation_event(tenant.id, duplicate, "friend-1", "FRIEND")
+
+    merge_accounts(tenant.id, survivor.id, duplicate.id, owner.id)
+
+    kept = db.session.get(Account, survivor.id)
+    retired = db.session.get(Account, duplicate.id)
+    assert (kept.points_balance, kept.cash_balance, kept.lifetime_points) == (160, 300, 160)
+    assert kept.points_balance == ledger_sum(kept.id) and kept.cash_balance == ledger_sum(
+        kept.id, "cash"
+    )
+    assert (retired.points_balance, retired.cash_balance, retired.merged_into_id) == (0, 0, kept.id)
+    assert db.session.scalar(select(func.count()).where(LedgerEntry.account_id == retired.id)) == 0
+    assert db.session.get(Order, order.id).account_id == kept.id
+    assert db.session.get(Hold, hold.id).account_id == kept.id
+    assert kept.tag_names == ["lunch", "vip"]
+    assert db.session.scalar(select(func.count()).where(AccountTag.account_id == retired.id)) == 0
+    types = set(
+        db.session.scalars(select(AccountEvent.type).where(AccountEvent.account_id == kept.id))
+    )
+    assert {"FRIEND", "MERGED"} <= types
+    assert (
+        db.session.scalar(select(AccountEvent.type).where(AccountEvent.account_id == retired.id))
+        == "MERGED_INTO"
+    )
+
+
+def test_the_retired_account_still_resolves_by_its_id_email_and_card(tenant, owner, pair):
+    survivor, duplicate = pair
+    merge_accounts(tenant.id, survivor.id, duplicate.id, owner.id)
+    for identifier in ("zoe-app", "zoe.rossi@example.com", "CARD-7", "+32 470 00 00 01"):
+        assert find_account(tenant.id, identifier).id == survivor.id, identifier
+
+
+def test_the_survivor_takes_what_it_was_missing_and_keeps_what_it_had(tenant, owner, pair):
+    survivor, duplicate = pair
+    merge_accounts(tenant.id, survivor.id, duplicate.id, owner.id)
+    kept = db.session.get(Account, survivor.id)
+    assert (kept.email, kept.card, kept.phone, kept.first_name, kept.last_name) == (
+        "zoe@example.com",
+        "CARD-7",
+        "+32470000001",
+        "Zoë",
+        "Rossi",
+    )
+    assert db.session.get(Account, duplicate.id).email == "zoe.rossi@example.com"
+
+
+@pytest.mark.parametrize("case", ["itself", "already merged", "erased"])
+def test_impossible_merges_are_refused_and_change_nothing(tenant, owner, pair, case):
+    survivor, duplicate = pair
+    earn(duplicate, 10)
+    if case == "itself":
+        duplicate = survivor
+    elif case == "already merged":
+        third = customer(tenant, external_id="third")
+        merge_accounts(tenant.id, third.id, duplicate.id, owner.id)
+    else:
+        from loyalty.services.account_admin import erase_account
+
+        erase_account(tenant.id, duplicate.id, owner.id)
+    with pytest.raises(MergeError):
+        merge_accounts(tenant.id, survivor.id, duplicate.id, owner.id)
+    assert db.session.get(Account, survivor.id).points_balance == 0
+
+
+def test_accounts_merged_earlier_follow_to_the_new_survivor(tenant, owner, pair):
+    survivor, duplicate = pair
+    oldest = customer(tenant, external_id="zoe-2019", card="PAPER-1")
+    merge_accounts(tenant.id, duplicate.id, oldest.id, owner.id)
+    merge_accounts(tenant.id, survivor.id, duplicate.id, owner.id)
+    assert db.session.get(Account, oldest.id).merged_into_id == survivor.id
+    assert find_account(tenant.id, "PAPER-1").id == survivor.id
+
+
+def test_another_tenants_account_cannot_be_merged(tenant, other_tenant, owner, pair):
+    from werkzeug.exceptions import NotFound
+
+    stranger = customer(other_tenant, external_id="stranger")
+    with pytest.raises(NotFound):
+        merge_accounts(tenant.id, pair[0].id, stranger.id, owner.id)
+    assert db.session.get(Account, stranger.id).merged_into_id is None

@@ -46,7 +46,11 @@ def _optional_int(value: str | int | None) -> int | None:
 class RewardForm(FlaskForm):
     title = StringField("Title", description="What customers see in the app, e.g. “€5 off”.")
     description = TextAreaField("Description", description="Optional; shown under the title.")
-    type = SelectField("Type", choices=[SelectChoice(value, label) for value, label in TYPE_LABELS.items()], default=REWARD_TYPES[0])
+    type = SelectField(
+        "Reward type",
+        choices=[SelectChoice(value, label) for value, label in TYPE_LABELS.items()],
+        default=REWARD_TYPES[0],
+    )
     # The type the type-specific fields were drawn for: when it changes between money and
     # percent, the typed value no longer means the same thing and is cleared.
     fields_for = StringField()
@@ -80,7 +84,9 @@ class RewardForm(FlaskForm):
     )
     media_url = StringField("Image or video address", description="Optional, https://…")
     media_type = SelectField(
-        "Media type", choices=[SelectChoice("image", "Image"), SelectChoice("video", "Video")], default="image"
+        "Media type",
+        choices=[SelectChoice("image", "Image"), SelectChoice("video", "Video")],
+        default="image",
     )
 
     def __init__(self, tiers: list[TierLevel], currency: str, *args, **kwargs):

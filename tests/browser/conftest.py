@@ -1,0 +1,111 @@
+"""Browser tests: the real app on a local port (CSRF on, SQLite file) driven by Debian's Chromium.
+
+One server and one browser for the whole session; every test gets its own restaurant and owner
+(so tests never see each other's rewards) and its own page in a fresh browser context (so no
+cookies leak between tests). Uses pytest-playwright's `page`; `playwright install` is never run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Page, expect
+from werkzeug.serving import make_server
+
+from loyalty import create_app
+from loyalty.extensions import db
+from loyalty.services.team import create_user
+from loyalty.services.tenants import create_tenant
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+PASSWORD = "correct horse battery"
+_restaurant_numbers = itertools.count(1)
+
+
+@dataclass
+class LiveServer:
+    app: Flask
+    url: str
+
+
+@dataclass
+class Restaurant:
+    tenant_id: int
+    slug: str
+    email: str
+    password: str
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+    database = tmp_path_factory.mktemp("browser") / "loyalty.db"
+    app = create_app(
+        {
+            "SECRET_KEY": "browser-test-secret-key",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+            "WTF_CSRF_ENABLED": True,  # as in production
+        }
+    )
+    with app.app_context():
+        db.create_all()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(app, f"http://127.0.0.1:{server.server_port}")
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server: LiveServer) -> str:
+    """pytest-playwright opens every page relative to this."""
+    return live_server.url
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args() -> dict:
+    return {"executable_path": CHROMIUM, "args": CHROMIUM_ARGS, "headless": True}
+
+
+@pytest.fixture()
+def restaurant(live_server: LiveServer) -> Restaurant:
+    """A fresh restaurant with an owner, made through the services."""
+    number = next(_restaurant_numbers)
+    with live_server.app.app_context():
+        tenant, _credentials = create_tenant(f"trattoria-{number}", f"Trattoria {number}")
+        owner = create_user(
+            tenant, f"owner{number}@trattoria.test", PASSWORD, role="owner", name="Olivia"
+        )
+        return Restaurant(tenant.id, tenant.slug, owner.email, PASSWORD)
+
+
+def sign_in(page: Page, restaurant: Restaurant) -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill(restaurant.email)
+    page.get_by_label("Password").fill(restaurant.password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Last 30 days")).to_be_visible()
+
+
+@pytest.fixture()
+def owner_page(page: Page, restaurant: Restaurant) -> Page:
+    """A page signed in as the restaurant's owner."""
+    page.set_default_timeout(10_000)
+    sign_in(page, restaurant)
+    return page

@@ -71,6 +71,16 @@ def value_kind(reward_type: str) -> str:
     return "money"
 
 
+def media_url_problem(url: str) -> str | None:
+    """Why a picture address cannot be shown in the ordering apps, or None."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return "enter a full address starting with https://"
+    if len(url) > MEDIA_URL_MAX:
+        return f"use at most {MEDIA_URL_MAX} characters"
+    return None
+
+
 def details_of(reward: Reward) -> RewardDetails:
     """The reward's current details, e.g. to change a few of them with dataclasses.replace."""
     return RewardDetails(
@@ -217,11 +227,9 @@ def _checked(tenant: Tenant, details: RewardDetails) -> RewardDetails:
     if media_url is None:
         media_type = None
     else:
-        parts = urlsplit(media_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            errors["media_url"] = "enter a full address starting with https://"
-        elif len(media_url) > MEDIA_URL_MAX:
-            errors["media_url"] = f"use at most {MEDIA_URL_MAX} characters"
+        problem = media_url_problem(media_url)
+        if problem:
+            errors["media_url"] = problem
         media_type = media_type or "image"
         if media_type not in MEDIA_TYPES:
             errors["media_type"] = "choose image or video"

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import Reward, Tenant, Tier
 from ..rules.tiers import TierLevel, requirements
+from .rewards import media_url_problem
 
 NAME_MAX = 64
 # ×1.00 to ×10.00: a tier never earns less than no tier, and "15" meant as ×1.5 is caught.
@@ -35,6 +36,7 @@ class TierDetails:
     threshold_points: int  # lifetime points needed
     multiplier_percent: int = 100  # earning multiplier in hundredths: 150 = ×1.5
     description: str = ""
+    media_url: str | None = None  # a badge picture the ordering apps may show
 
 
 @dataclass(frozen=True)
@@ -115,9 +117,15 @@ def _checked(tenant: Tenant, details: TierDetails, current: Tier | None) -> Tier
     if multiplier is None or not MIN_MULTIPLIER <= multiplier <= MAX_MULTIPLIER:
         errors["multiplier_percent"] = "enter a multiplier from 1 to 10, such as 1.5"
 
+    media_url = (details.media_url or "").strip() or None
+    if media_url is not None:
+        problem = media_url_problem(media_url)
+        if problem:
+            errors["media_url"] = problem
+
     if errors:
         raise TierError(errors)
-    return TierDetails(name, threshold, multiplier, (details.description or "").strip())
+    return TierDetails(name, threshold, multiplier, (details.description or "").strip(), media_url)
 
 
 def _apply(tier: Tier, details: TierDetails) -> None:
@@ -125,6 +133,7 @@ def _apply(tier: Tier, details: TierDetails) -> None:
     tier.threshold_points = details.threshold_points
     tier.multiplier_percent = details.multiplier_percent
     tier.description = details.description
+    tier.media_url = details.media_url
 
 
 def _require_own(tenant: Tenant, tier: Tier) -> None:

@@ -11,6 +11,14 @@ from loyalty.services.tenants import hash_api_key, tenant_by_api_key
 from .test_rewards import errors_for
 
 
+def session_of(client, app) -> str:
+    """The decoded session cookie, to prove no secret travels in it."""
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    session = app.session_interface.get_signing_serializer(app).loads(cookie.value)
+    assert "_user_id" in session  # decoded for real
+    return str(session)
+
+
 def settings_form(**overrides) -> dict:
     form = {
         "name": "Trattoria Roma",
@@ -93,7 +101,7 @@ def test_settings_page_shows_only_hints_of_the_credentials(owner_client, tenant)
     assert tenant.api_key_hint in page
 
 
-def test_new_api_key_is_shown_once_on_the_response_page_then_never(owner_client, tenant):
+def test_new_api_key_is_shown_once_on_the_response_page_then_never(owner_client, tenant, app):
     response = owner_client.post("/settings/api-key")
     assert response.status_code == 200  # rendered, not redirected: nothing in session or URL
     assert response.headers["Cache-Control"] == "no-store"
@@ -104,9 +112,10 @@ def test_new_api_key_is_shown_once_on_the_response_page_then_never(owner_client,
     db.session.refresh(tenant)
     assert tenant.api_key_hash == hash_api_key(key)
     assert key not in owner_client.get("/settings/").get_data(as_text=True)
+    assert key not in session_of(owner_client, app)
 
 
-def test_new_webhook_secret_is_shown_once_and_replaces_the_old(owner_client, tenant):
+def test_new_webhook_secret_is_shown_once_and_replaces_the_old(owner_client, tenant, app):
     response = owner_client.post("/settings/webhook-secret")
     page = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -116,3 +125,4 @@ def test_new_webhook_secret_is_shown_once_and_replaces_the_old(owner_client, ten
     assert tenant.webhook_secret in page
     assert "will not be shown again" in page
     assert tenant.webhook_secret not in owner_client.get("/settings/").get_data(as_text=True)
+    assert tenant.webhook_secret not in session_of(owner_client, app)

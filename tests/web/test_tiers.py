@@ -81,6 +81,14 @@ def test_threshold_must_be_whole_non_negative_points(owner_client):
     assert errors_for(text, "threshold_points") == ["enter a whole number of points"]
 
 
+def test_badge_picture_must_be_a_web_address(owner_client):
+    refused = owner_client.post("/tiers/new", data=tier_form(media_url="gold.png"))
+    assert errors_for(refused, "media_url") == ["enter a full address starting with https://"]
+    owner_client.post("/tiers/new", data=tier_form(media_url="https://cdn.example.com/gold.png"))
+    (tier,) = db.session.scalars(select(Tier)).all()
+    assert tier.media_url == "https://cdn.example.com/gold.png"
+
+
 def test_edit_shows_the_multiplier_as_typed_and_saves(owner_client, tenant):
     tier = create_tier(tenant, TierDetails("Gold", 1000, 150))
     page = owner_client.get(f"/tiers/{tier.id}").get_data(as_text=True)

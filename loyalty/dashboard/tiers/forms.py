@@ -25,6 +25,11 @@ class TierForm(FlaskForm):
         "again.",
     )
 
+    media_url = StringField(
+        "Badge picture address",
+        description="Optional, https://…; Deliverect may show it with the tier.",
+    )
+
     def details(self) -> TierDetails | None:
         """What was typed, in stored units; None (with inline errors) when it cannot be parsed."""
         multiplier = None
@@ -41,6 +46,7 @@ class TierForm(FlaskForm):
             threshold_points=self.threshold_points.data,
             multiplier_percent=multiplier,
             description=self.description.data or "",
+            media_url=self.media_url.data,
         )
 
     def add_errors(self, errors: dict[str, str]) -> None:
@@ -56,4 +62,5 @@ class TierForm(FlaskForm):
             "description": tier.description,
             "threshold_points": tier.threshold_points,
             "multiplier": format_percent(tier.multiplier_percent),
+            "media_url": tier.media_url or "",
         }

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Reward, Tenant, Tier
@@ -63,14 +64,15 @@ def create_tier(tenant: Tenant, details: TierDetails) -> Tier:
     tier = Tier(tenant_id=tenant.id)
     _apply(tier, details)
     db.session.add(tier)
-    db.session.commit()
+    _commit_unique_name(details.name)
     return tier
 
 
 def update_tier(tenant: Tenant, tier: Tier, details: TierDetails) -> Tier:
     _require_own(tenant, tier)
-    _apply(tier, _checked(tenant, details, tier))
-    db.session.commit()
+    details = _checked(tenant, details, tier)
+    _apply(tier, details)
+    _commit_unique_name(details.name)
     return tier
 
 
@@ -126,6 +128,15 @@ def _checked(tenant: Tenant, details: TierDetails, current: Tier | None) -> Tier
     if errors:
         raise TierError(errors)
     return TierDetails(name, threshold, multiplier, (details.description or "").strip(), media_url)
+
+
+def _commit_unique_name(name: str) -> None:
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another request saved a tier of the same name between our check and the write.
+        db.session.rollback()
+        raise TierError({"name": f"there is already a tier called {name}"}) from None
 
 
 def _apply(tier: Tier, details: TierDetails) -> None:

@@ -32,7 +32,7 @@ def report_problems(rejected: ImportRejected, what: str) -> None:
 
 @loyalty_cli.group("accounts")
 def accounts_cli() -> None:
-    """Loyalty accounts (customers): import from another provider."""
+    """Loyalty accounts (customers): import from another provider, export as CSV."""
 
 
 @accounts_cli.command("import")

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -38,13 +39,21 @@ class Account(TenantScoped, Timestamps, db.Model):
         UniqueConstraint("tenant_id", "card"),
         # Name prefix search uses range conditions (>= 'ros' AND < 'rot') on these plain indexes,
         # which both databases serve whatever the collation; first name breaks sort ties.
-        Index("ix_accounts_tenant_last_name", "tenant_id", "last_name_key", "first_name_key"),
+        Index("ix_accounts_tenant_last_name", "tenant_id", "last_name_key", "first_name_key", "id"),
         Index("ix_accounts_tenant_first_name", "tenant_id", "first_name_key"),
-        Index("ix_accounts_tenant_created", "tenant_id", "created_at"),
-        Index("ix_accounts_tenant_lifetime", "tenant_id", "lifetime_points"),
-        Index("ix_accounts_tenant_points", "tenant_id", "points_balance"),
+        # id completes each sort order (ties), so a page is read straight from the index.
+        Index("ix_accounts_tenant_created", "tenant_id", "created_at", "id"),
+        Index("ix_accounts_tenant_lifetime", "tenant_id", "lifetime_points", "id"),
+        Index("ix_accounts_tenant_points", "tenant_id", "points_balance", "id"),
         Index("ix_accounts_tenant_last_order", "tenant_id", "last_order_at"),
-        Index("ix_accounts_merged_into", "merged_into_id"),
+        # Only the few retired duplicates are indexed: an index on every NULL would tempt
+        # planners into "merged_into_id IS NULL" scans.
+        Index(
+            "ix_accounts_merged_into",
+            "merged_into_id",
+            sqlite_where=text("merged_into_id IS NOT NULL"),
+            postgresql_where=text("merged_into_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
 
 from sqlalchemy import Select, and_, exists, extract, false, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import InstrumentedAttribute, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..extensions import db
@@ -33,17 +33,18 @@ PER_PAGE = 25
 # itself; past this many the page says "10,000+" (segments count exactly, lazily).
 COUNT_CAP = 10_000
 
-# sort name -> (label, ORDER BY); id breaks ties so pages never overlap.
-SORTS: dict[str, tuple[str, tuple]] = {
-    "newest": ("Newest first", (Account.created_at.desc(), Account.id.desc())),
-    "oldest": ("Oldest first", (Account.created_at, Account.id)),
-    "name": ("Name", (Account.last_name_key, Account.first_name_key, Account.id)),
-    "points": ("Most points", (Account.points_balance.desc(), Account.id.desc())),
-    "lifetime": ("Most lifetime points", (Account.lifetime_points.desc(), Account.id.desc())),
-    "last_order": (
-        "Ordered most recently",
-        (Account.last_order_at.desc().nulls_last(), Account.id.desc()),
+# sort name -> (label, sort keys); a key is (column, descending); id breaks ties so pages never
+# overlap. Accounts that never ordered come last when sorting by last order.
+SORTS: dict[str, tuple[str, tuple[tuple[InstrumentedAttribute, bool], ...]]] = {
+    "newest": ("Newest first", ((Account.created_at, True), (Account.id, True))),
+    "oldest": ("Oldest first", ((Account.created_at, False), (Account.id, False))),
+    "name": (
+        "Name",
+        ((Account.last_name_key, False), (Account.first_name_key, False), (Account.id, False)),
     ),
+    "points": ("Most points", ((Account.points_balance, True), (Account.id, True))),
+    "lifetime": ("Most lifetime points", ((Account.lifetime_points, True), (Account.id, True))),
+    "last_order": ("Ordered most recently", ((Account.last_order_at, True), (Account.id, True))),
 }
 CONSENT_CHOICES = ("yes", "no")
 
@@ -187,8 +188,23 @@ def matching(tenant_id: int, criteria: SearchCriteria, default_region: str | Non
     return select(Account).where(*conditions(tenant_id, criteria, default_region))
 
 
-def order_by(criteria: SearchCriteria) -> tuple:
-    return SORTS[effective_sort(criteria)][1]
+def order_by(criteria: SearchCriteria) -> list[ColumnElement]:
+    """The ORDER BY of the criteria's sort.
+
+    With something typed in the box, the few matches come from the look-up's indexes and are
+    sorted afterwards: the sort keys are wrapped (coalesce(x, x) is x) so that SQLite's planner
+    cannot prefer walking the whole sort index and filtering, which it otherwise does for
+    ORDER BY ... LIMIT without statistics.
+    """
+    clauses = []
+    for column, descending in SORTS[effective_sort(criteria)][1]:
+        key = func.coalesce(column, column) if criteria.q else column
+        if descending:
+            # Only a nullable key needs NULLS LAST (on PostgreSQL it would stop a NOT NULL key's
+            # index from serving the order).
+            key = key.desc().nulls_last() if column.nullable else key.desc()
+        clauses.append(key)
+    return clauses
 
 
 def effective_sort(criteria: SearchCriteria) -> str:
@@ -238,11 +254,15 @@ def count_matching(
 def conditions(
     tenant_id: int, criteria: SearchCriteria, default_region: str | None
 ) -> list[ColumnElement]:
-    where: list[ColumnElement] = [Account.tenant_id == tenant_id]
+    # A look-up names the tenant in each of its alternatives (see _lookup); repeating it outside
+    # would let SQLite's planner prefer scanning the tenant's accounts by that one condition.
+    where: list[ColumnElement] = (
+        [_lookup(tenant_id, criteria.q, default_region)]
+        if criteria.q
+        else [Account.tenant_id == tenant_id]
+    )
     if not criteria.include_retired:
         where += [Account.merged_into_id.is_(None), Account.erased_at.is_(None)]
-    if criteria.q:
-        where.append(_lookup(criteria.q, default_region))
     if criteria.tag:
         where.append(
             exists().where(
@@ -272,17 +292,23 @@ def conditions(
     return where
 
 
-def _lookup(q: str, default_region: str | None) -> ColumnElement:
+def _lookup(tenant_id: int, q: str, default_region: str | None) -> ColumnElement:
     """What the box matches: an email (exact, or its beginning while it is being typed); else
-    the account id, card, phone (normalised to E.164) or the beginning of a name."""
+    the account id, card, phone (normalised to E.164) or the beginning of a name.
+
+    Each alternative repeats the tenant so that it is one (tenant_id, column) index look-up:
+    both databases then answer the OR as a union of index searches (SQLite's multi-index OR,
+    PostgreSQL's BitmapOr) instead of scanning the tenant's accounts.
+    """
+    tenant = Account.tenant_id == tenant_id
     if "@" in q:
         try:
             email = normalise_email(q)
         except IdentityError:
             email = None
         if email is not None:
-            return Account.email == email
-        return _prefix(Account.email, q.strip().lower())
+            return and_(tenant, Account.email == email)
+        return and_(tenant, _prefix(Account.email, q.strip().lower()))
     candidates: list[ColumnElement] = [Account.external_id == q, Account.card == q]
     if looks_like_phone(q):
         try:
@@ -301,10 +327,10 @@ def _lookup(q: str, default_region: str | None) -> ColumnElement:
         if len(words) > 1:
             first, rest = words[0], " ".join(words[1:])
             candidates += [
-                and_(_prefix(Account.first_name_key, first), _prefix(Account.last_name_key, rest)),
+                and_(_prefix(Account.last_name_key, rest), _prefix(Account.first_name_key, first)),
                 and_(_prefix(Account.last_name_key, first), _prefix(Account.first_name_key, rest)),
             ]
-    return or_(*candidates)
+    return or_(*(and_(tenant, candidate) for candidate in candidates))
 
 
 def _name_words(q: str) -> list[str]:

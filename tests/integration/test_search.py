@@ -1,0 +1,109 @@
+"""Search look-ups are answered from indexes on both databases (checked with EXPLAIN)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import insert, text
+
+from loyalty.extensions import db
+from loyalty.models import Account
+from loyalty.services.search import (
+    count_matching,
+    matching,
+    order_by,
+    parse_criteria,
+    search_accounts,
+)
+
+ACCOUNTS = 3000
+
+
+@pytest.fixture()
+def crowd(tenant):
+    """Enough accounts for PostgreSQL's planner to prefer indexes when they fit."""
+    now = datetime.now(UTC)
+    surnames = ["rossi", "bianchi", "verdi", "russo", "ferrari", "esposito", "romano", "colombo"]
+    db.session.execute(
+        insert(Account),
+        [
+            {
+                "tenant_id": tenant.id,
+                "external_id": f"acc{n}",
+                "card": f"C{n:07d}",
+                "email": f"user{n}@example.com",
+                "phone": f"+3247{n:07d}",
+                "first_name_key": f"guest{n % 97}",
+                "last_name_key": f"{surnames[n % len(surnames)]}{n % 89}",
+                "properties": {},
+                "consents": {},
+                "created_at": now - timedelta(minutes=n),
+                "updated_at": now,
+                "points_balance": n % 500,
+            }
+            for n in range(ACCOUNTS)
+        ],
+    )
+    db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("ANALYZE accounts"))
+    return tenant
+
+
+def plan(tenant_id: int, args: dict) -> str:
+    criteria, errors = parse_criteria(args)
+    assert not errors
+    statement = matching(tenant_id, criteria).order_by(*order_by(criteria)).limit(25)
+    sql = str(statement.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
+    explain = "EXPLAIN " if db.engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
+    return "\n".join(str(row[-1]) for row in db.session.execute(text(explain + sql)))
+
+
+@pytest.mark.parametrize(
+    ("args", "indexes"),
+    [
+        ({"q": "user17@example.com"}, ["email"]),
+        ({"q": "user17@exa"}, ["email"]),
+        ({"q": "+32 470 000 017"}, ["external_id", "card", "phone"]),
+        ({"q": "C0000017"}, ["external_id", "card", "first_name_key", "last_name_key"]),
+        ({"q": "ross"}, ["external_id", "card", "first_name_key", "last_name_key"]),
+        ({"q": "guest1 ross"}, ["first_name_key", "last_name_key"]),
+        ({}, ["ix_accounts_tenant_created"]),
+        ({"sort": "name"}, ["ix_accounts_tenant_last_name"]),
+        ({"sort": "points"}, ["ix_accounts_tenant_points"]),
+    ],
+)
+def test_look_ups_and_sorted_pages_read_indexes_not_the_whole_table(crowd, args, indexes):
+    """`indexes`: the columns searched through an index, or the index walked for the order."""
+    text_plan = plan(crowd.id, args)
+    index_lines = "\n".join(line for line in text_plan.splitlines() if "INDEX" in line.upper())
+    if db.engine.dialect.name == "postgresql":
+        assert "Seq Scan on accounts" not in text_plan, text_plan
+    else:
+        assert "SCAN accounts" not in text_plan, text_plan
+        assert "USING INDEX ix_accounts_merged_into" not in text_plan
+    for index in indexes:
+        assert index in index_lines, (index, text_plan)
+
+
+def test_each_look_up_finds_its_account(crowd):
+    for typed in ("user17@example.com", "+32 470 000 017", "C0000017", "acc17"):
+        criteria, _ = parse_criteria({"q": typed})
+        assert [a.external_id for a in search_accounts(crowd.id, criteria).accounts] == ["acc17"]
+
+
+def test_counting_does_not_load_rows_and_stops_at_the_cap(crowd):
+    criteria, _ = parse_criteria({})
+    assert count_matching(crowd.id, criteria) == ACCOUNTS
+    assert count_matching(crowd.id, criteria, cap=100) == 101
+    page = search_accounts(crowd.id, criteria, page=2)
+    assert page.total == ACCOUNTS and page.pages == 120 and len(page.accounts) == 25
+
+
+def test_name_prefix_matches_exactly_even_with_like_wildcards(crowd):
+    criteria, _ = parse_criteria({"q": "ross%"})
+    assert search_accounts(crowd.id, criteria).accounts == []
+    criteria, _ = parse_criteria({"q": "rossi1"})
+    found = search_accounts(crowd.id, criteria, per_page=1000).accounts
+    assert found and all(a.last_name_key.startswith("rossi1") for a in found)

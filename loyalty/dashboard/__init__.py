@@ -27,13 +27,14 @@ def register_dashboard(app: Flask) -> None:
     from .accounts import bp as accounts
     from .auth import bp as auth
     from .home import bp as home
+    from .integration import bp as integration
     from .rewards import bp as rewards
     from .segments import bp as segments
     from .settings import bp as settings
     from .team import bp as team
     from .tiers import bp as tiers
 
-    for blueprint in (auth, home, rewards, tiers, accounts, segments, settings, team):
+    for blueprint in (auth, home, rewards, tiers, accounts, segments, integration, settings, team):
         app.register_blueprint(blueprint)
 
     @app.context_processor

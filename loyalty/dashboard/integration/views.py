@@ -1,0 +1,96 @@
+"""Integration page: webhook URLs, registered links, the call log and the test-call button."""
+
+from __future__ import annotations
+
+from flask import current_app, make_response, render_template, request
+from flask_login import login_required
+
+from ...extensions import db
+from ...models import Account, utcnow
+from ...services.deliverect import links_for_tenant
+from ...services.redemption import AccountActivity, account_activity
+from ...services.tenants import tenant_by_api_key
+from ...services.webhook_log import STATUS_CLASSES, CallFilter, endpoints_seen, recent_calls
+from ...simulator import REGISTRATION_PATH, Simulator
+from ...webhooks.urls import registration_url, webhook_urls
+from ..access import current_tenant, owner_required
+from . import bp
+from .forms import TestCallsForm
+
+SIMULATOR_TIMEOUT_SECONDS = 5.0
+
+
+def _filters() -> CallFilter:
+    endpoint = request.args.get("endpoint") or None
+    status_class = request.args.get("status") or None
+    return CallFilter(
+        endpoint=endpoint if endpoint and len(endpoint) <= 64 else None,
+        status_class=status_class if status_class in STATUS_CLASSES else None,
+    )
+
+
+def _page(form: TestCallsForm, status: int = 200, **extra):
+    tenant = current_tenant()
+    filters = _filters()
+    context = {
+        "tenant": tenant,
+        "form": form,
+        "registration_url": registration_url(),
+        "urls": webhook_urls(),
+        "links": links_for_tenant(tenant.id),
+        "calls": recent_calls(tenant.id, filters),
+        "filters": filters,
+        "endpoints": endpoints_seen(tenant.id),
+        "status_classes": STATUS_CLASSES,
+        "signature_mode": current_app.config["DELIVERECT_SIGNATURE_MODE"],
+        **extra,
+    }
+    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "calls":
+        return render_template("integration/_calls.html", **context)
+    return make_response(render_template("integration/index.html", **context), status)
+
+
+@bp.route("/")
+@login_required
+def index():
+    """Everyone on the team may look; only owners run test calls."""
+    return _page(TestCallsForm(formdata=None))
+
+
+@bp.route("/test-calls", methods=["POST"])
+@owner_required
+def test_calls():
+    """Run the simulator against this very server, as Deliverect would call it."""
+    form = TestCallsForm()
+    if not form.validate_on_submit():
+        return _page(form, 422)
+    tenant = current_tenant()
+    key_owner = tenant_by_api_key(form.api_key.data.strip())
+    if key_owner is None or key_owner.id != tenant.id:
+        form.api_key.errors.append("This is not your current API key. Issue a new one in Settings.")
+        return _page(form, 422)
+    secret = tenant.webhook_secret or current_app.config.get("DELIVERECT_WEBHOOK_SECRET")
+    if not secret:
+        form.api_key.errors.append("Issue a webhook secret in Settings first.")
+        return _page(form, 422)
+    # Release this request's read transaction: the simulator's calls write from other requests.
+    db.session.rollback()
+    base_url = registration_url()[: -len(REGISTRATION_PATH)]
+    simulator = Simulator(
+        base_url, form.api_key.data.strip(), secret, timeout=SIMULATOR_TIMEOUT_SECONDS
+    )
+    exchanges = simulator.run(form.scenario.data)
+    response = _page(
+        TestCallsForm(formdata=None),
+        exchanges=exchanges,
+        simulator_ok=simulator.ok,
+        base_url=base_url,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.app_template_global("account_redemption_activity")
+def account_redemption_activity(account: Account) -> AccountActivity:
+    """Data for partials/_account_holds.html when the including view did not pass it."""
+    return account_activity(account.tenant_id, account.id, utcnow())

@@ -1,0 +1,139 @@
+"""Integration page: URLs, links, the call log with filters, and test calls against this server."""
+
+import threading
+
+import pytest
+from flask import render_template
+from werkzeug.serving import make_server
+
+from loyalty.extensions import db
+from loyalty.services.deliverect import NewCustomer, create_customer
+from tests.support.deliverect import Deliverect, add_reward, basket_order, give_points, item
+
+
+@pytest.fixture()
+def registered(client, tenant):
+    channel = Deliverect(client, tenant)
+    channel.register()
+    return channel
+
+
+def test_owner_sees_registration_url_webhook_urls_and_links(owner_client, registered, tenant):
+    page = owner_client.get("/integration/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "https://loyalty.example.com/webhooks/deliverect/registration" in html
+    assert "https://loyalty.example.com/webhooks/deliverect/programs/validate" in html
+    assert registered.ids["accountId"] in html
+    assert tenant.api_key_hint in html
+    assert tenant.issued.webhook_secret not in html
+    assert "Send test calls" in html
+
+
+def test_call_log_shows_latency_and_filters_by_endpoint_and_status(owner_client, registered):
+    registered.get("/tiers")
+    registered.get("/tiers", secret="wrong")
+    html = owner_client.get("/integration/").get_data(as_text=True)
+    assert "GET tiers" in html and " ms</td>" in html
+    failures = owner_client.get("/integration/?status=4xx").get_data(as_text=True)
+    assert ">401<" in failures and ">200<" not in failures
+    only_registration = owner_client.get("/integration/?endpoint=registration").get_data(
+        as_text=True
+    )
+    assert "POST registration" in only_registration and "GET tiers" not in only_registration
+
+
+def test_filter_changes_swap_only_the_table_for_htmx(owner_client, registered):
+    response = owner_client.get(
+        "/integration/?status=2xx", headers={"HX-Request": "true", "HX-Target": "calls"}
+    )
+    html = response.get_data(as_text=True)
+    assert '<div id="calls">' in html and "<html" not in html
+
+
+def test_call_log_does_not_show_personal_data(owner_client, registered):
+    registered.post(
+        "/customer", {"email": "secret.person@x.com", "firstName": "Zelda"}, with_ids=True
+    )
+    html = owner_client.get("/integration/").get_data(as_text=True)
+    assert "secret.person@x.com" not in html and "Zelda" not in html
+
+
+def test_staff_may_look_but_not_send_test_calls(staff_client, registered):
+    html = staff_client.get("/integration/").get_data(as_text=True)
+    assert "Recent calls" in html and "Send test calls" not in html
+    assert staff_client.post("/integration/test-calls", data={"api_key": "x"}).status_code == 403
+
+
+def test_test_calls_refuse_a_key_that_is_not_the_tenants(owner_client, other_tenant):
+    response = owner_client.post(
+        "/integration/test-calls", data={"api_key": other_tenant.issued.api_key}
+    )
+    assert response.status_code == 422
+    assert "not your current API key" in response.get_data(as_text=True)
+
+
+def test_test_calls_need_a_key(owner_client):
+    response = owner_client.post("/integration/test-calls", data={"api_key": ""})
+    assert response.status_code == 422
+    assert "Paste your API key" in response.get_data(as_text=True)
+
+
+@pytest.fixture()
+def live_server(app):
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{http.server_port}"
+    try:
+        yield app.config["PUBLIC_BASE_URL"]
+    finally:
+        app.config["PUBLIC_BASE_URL"] = "https://loyalty.example.com"
+        http.shutdown()
+        thread.join()
+
+
+def test_send_test_calls_runs_the_simulator_against_this_server(owner_client, tenant, live_server):
+    add_reward(tenant, "1", "discount_amount", 100, 200)
+    response = owner_client.post(
+        "/integration/test-calls", data={"api_key": tenant.issued.api_key, "scenario": "full"}
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Passed" in html, html[html.find("test-result") : html.find("test-result") + 3000]
+    assert f"POST {live_server}/webhooks/deliverect/registration" in html
+    assert "cancel the order" in html
+    assert tenant.issued.webhook_secret not in html
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_account_holds_partial_shows_held_and_redeemed_points(app, client, tenant, registered):
+    account = create_customer(tenant.id, NewCustomer(email="jane@x.com"))
+    give_points(account, 500, "opening")
+    add_reward(tenant, "1", "discount_amount", 100, 200, title="Two euros off")
+    body = {
+        "sessionId": "s1",
+        "programIds": ["1"],
+        "order": basket_order(account.external_id, [item("A", 900)]),
+    }
+    registered.post("/programs/validate", body, with_ids=True)
+    order = {
+        "orderId": "O-1",
+        "customer": {"loyaltyProviderCustomerId": account.external_id},
+        "paymentAmount": 0,
+        "discounts": [{"programId": "1", "amount": 200}],
+    }
+    add_reward(tenant, "2", "discount_amount", 50, 100, title="One euro off")
+    registered.post(
+        "/programs/validate", {**body, "sessionId": "s2", "programIds": ["2"]}, with_ids=True
+    )
+    registered.post("/orders", {**order, "sessionId": "s1"}, with_ids=True)
+    with app.test_request_context():
+        html = render_template(
+            "partials/_account_holds.html",
+            account=db.session.get(type(account), account.id),
+            tenant=tenant,
+        )
+    assert "<strong>50</strong> points are held" in html
+    assert "Two euros off" in html and "used by an order" in html
+    assert "-100 pts" in html

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import TextIO
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Account, LedgerEntry, Tenant, utcnow
@@ -26,12 +27,11 @@ from .programs import listing, live_rewards
 from .rewards import (
     RewardDetails,
     RewardError,
-    create_reward,
-    restore_reward,
+    add_reward,
+    change_reward,
+    check_details,
     reward_by_program_id,
-    update_reward,
 )
-from .rewards import _checked as check_details  # the service's own rules, without saving
 
 ACCOUNT_COLUMNS = ("id", "card", "email", "phone", "first_name", "last_name", "birthdate", "points")
 IDENTIFIERS = ("id", "card", "email", "phone")
@@ -532,17 +532,23 @@ def import_rewards(tenant: Tenant, document: object) -> RewardImportResult:
     if problems:
         raise ImportRejected(problems)
     created = updated = 0
-    # Each save below commits on its own (the rewards service owns its transactions); every
-    # entry has already passed the same checks, so only a concurrent edit could stop half way.
-    for program_id, details in planned:
-        reward = reward_by_program_id(tenant, program_id) if program_id else None
-        if reward is None:
-            create_reward(tenant, details, program_id=program_id)
-            created += 1
-        else:
-            update_reward(tenant, reward, details)
-            restore_reward(tenant, reward)
-            updated += 1
+    try:
+        for program_id, details in planned:
+            reward = reward_by_program_id(tenant, program_id) if program_id else None
+            if reward is None:
+                add_reward(tenant, details, program_id=program_id)
+                created += 1
+            else:
+                change_reward(tenant, reward, details)
+                reward.archived_at = None  # listed again: the file says it is live
+                updated += 1
+        db.session.commit()
+    except (RewardError, IntegrityError):
+        # A concurrent edit took a programId after the checks: nothing of the file is saved.
+        db.session.rollback()
+        raise ImportRejected(
+            [Problem("file", "programId", "another import or edit took a program id; run again")]
+        ) from None
     return RewardImportResult(created, updated)
 
 

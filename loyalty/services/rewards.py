@@ -96,19 +96,8 @@ def reward_by_program_id(tenant: Tenant, program_id: str) -> Reward | None:
 
 def create_reward(tenant: Tenant, details: RewardDetails, program_id: str | None = None) -> Reward:
     """A new reward; `program_id` is kept when given (imports), else a short unique one is made."""
-    details = _checked(tenant, details)
-    if program_id is not None:
-        program_id = program_id.strip()
-        problem = _program_id_problem(tenant, program_id)
-        if problem:
-            raise RewardError({"program_id": problem})
-    reward = Reward(tenant_id=tenant.id, program_id=program_id or _placeholder_id())
-    _apply(reward, details)
-    db.session.add(reward)
     try:
-        db.session.flush()
-        if program_id is None:
-            reward.program_id = _generated_program_id(tenant, reward.id)
+        reward = add_reward(tenant, details, program_id)
         db.session.commit()
     except IntegrityError:
         # Another request took the same programId between our check and the insert.
@@ -117,12 +106,34 @@ def create_reward(tenant: Tenant, details: RewardDetails, program_id: str | None
     return reward
 
 
+def add_reward(tenant: Tenant, details: RewardDetails, program_id: str | None = None) -> Reward:
+    """create_reward without the commit, for callers that save several changes as one."""
+    details = check_details(tenant, details)
+    if program_id is not None:
+        program_id = program_id.strip()
+        problem = _program_id_problem(tenant, program_id)
+        if problem:
+            raise RewardError({"program_id": problem})
+    reward = Reward(tenant_id=tenant.id, program_id=program_id or _placeholder_id())
+    _apply(reward, details)
+    db.session.add(reward)
+    db.session.flush()
+    if program_id is None:
+        reward.program_id = _generated_program_id(tenant, reward.id)
+    return reward
+
+
 def update_reward(tenant: Tenant, reward: Reward, details: RewardDetails) -> Reward:
     """Replace the reward's details; its program id never changes, since orders refer to it."""
-    _require_own(tenant, reward)
-    _apply(reward, _checked(tenant, details))
+    change_reward(tenant, reward, details)
     db.session.commit()
     return reward
+
+
+def change_reward(tenant: Tenant, reward: Reward, details: RewardDetails) -> None:
+    """update_reward without the commit."""
+    _require_own(tenant, reward)
+    _apply(reward, check_details(tenant, details))
 
 
 def archive_reward(tenant: Tenant, reward: Reward) -> Reward:
@@ -160,7 +171,7 @@ def count_archived(tenant: Tenant) -> int:
     )
 
 
-def _checked(tenant: Tenant, details: RewardDetails) -> RewardDetails:
+def check_details(tenant: Tenant, details: RewardDetails) -> RewardDetails:
     """The details normalised for their type (fields it ignores are cleared), or RewardError."""
     errors: dict[str, str] = {}
     title = (details.title or "").strip()

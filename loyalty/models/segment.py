@@ -1,4 +1,5 @@
 """Segments: named, saved account searches (used by the Segments page, stats and campaigns)."""
+
 from __future__ import annotations
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint

@@ -14,8 +14,11 @@ import pytest
 from werkzeug.routing import IntegerConverter
 
 from loyalty.extensions import db
-from loyalty.models import Reward, Tier, User
+from loyalty.models import Account, AccountEvent, LedgerEntry, Reward, Segment, Tier, User
+from loyalty.services.accounts import Profile, create_account
 from loyalty.services.rewards import RewardDetails, create_reward
+from loyalty.services.search import SearchCriteria
+from loyalty.services.segments import save_segment
 from loyalty.services.team import create_user
 from loyalty.services.tiers import TierDetails, create_tier
 
@@ -24,7 +27,7 @@ from .test_rewards import reward_form
 
 Url = Callable[[SimpleNamespace], str]
 
-ISOLATED_BLUEPRINTS = {"rewards", "tiers", "team"}
+ISOLATED_BLUEPRINTS = {"rewards", "tiers", "team", "accounts", "segments"}
 
 ROUTES: list[tuple[str, Url]] = [
     ("GET", lambda theirs: f"/rewards/{theirs.reward.id}"),
@@ -37,6 +40,19 @@ ROUTES: list[tuple[str, Url]] = [
     ("POST", lambda theirs: f"/team/{theirs.member.id}/role"),
     ("POST", lambda theirs: f"/team/{theirs.member.id}/deactivate"),
     ("POST", lambda theirs: f"/team/{theirs.inactive_member.id}/reactivate"),
+    ("GET", lambda theirs: f"/accounts/{theirs.account.id}"),
+    ("GET", lambda theirs: f"/accounts/{theirs.account.id}/ledger"),
+    ("POST", lambda theirs: f"/accounts/{theirs.account.id}/profile"),
+    ("POST", lambda theirs: f"/accounts/{theirs.account.id}/tags"),
+    ("POST", lambda theirs: f"/accounts/{theirs.account.id}/adjust"),
+    ("POST", lambda theirs: f"/accounts/{theirs.account.id}/relations"),
+    ("GET", lambda theirs: f"/accounts/{theirs.account.id}/merge"),
+    ("POST", lambda theirs: f"/accounts/{theirs.account.id}/merge"),
+    ("GET", lambda theirs: f"/accounts/{theirs.account.id}/erase"),
+    ("POST", lambda theirs: f"/accounts/{theirs.account.id}/erase"),
+    ("GET", lambda theirs: f"/segments/{theirs.segment.id}"),
+    ("GET", lambda theirs: f"/segments/{theirs.segment.id}/count"),
+    ("POST", lambda theirs: f"/segments/{theirs.segment.id}/delete"),
 ]
 
 # A form that would be valid for any of the routes, so only the tenant check can refuse it.
@@ -46,6 +62,14 @@ FORM = {
     "threshold_points": "5",
     "multiplier": "1",
     "role": "staff",
+    "points": "5",
+    "reason": "stolen",
+    "token": "a-valid-looking-form-token",
+    "type": "FRIEND",
+    "other": "someone",
+    "other_id": "1",
+    "tags": "stolen",
+    "properties": "stolen: yes",
 }
 
 
@@ -64,6 +88,8 @@ def theirs(other_tenant) -> SimpleNamespace:
         tier=create_tier(other_tenant, TierDetails("Their gold", 100, 150)),
         member=create_user(other_tenant, "cook@burgerbar.test", PASSWORD, role="owner"),
         inactive_member=inactive,
+        account=create_account(other_tenant.id, Profile(external_id="their-guest", tags=["vip"])),
+        segment=save_segment(other_tenant.id, "Their VIPs", SearchCriteria(tag="vip"), None),
     )
 
 
@@ -74,6 +100,10 @@ def snapshot() -> list:
         *db.session.query(Reward).order_by(Reward.id),
         *db.session.query(Tier).order_by(Tier.id),
         *db.session.query(User).order_by(User.id),
+        *db.session.query(Account).order_by(Account.id),
+        *db.session.query(AccountEvent).order_by(AccountEvent.id),
+        *db.session.query(LedgerEntry).order_by(LedgerEntry.id),
+        *db.session.query(Segment).order_by(Segment.id),
     ]
     return [
         {column.name: getattr(row, column.key) for column in row.__table__.columns} for row in rows

@@ -20,7 +20,7 @@ from ..rules.earning import points_for_order
 from ..rules.tiers import tier_for
 from .ledger import InsufficientBalance, Posting, lock_account, post
 from .programs import tier_levels
-from .redemption import held_points
+from .redemption import begin_locked, held_points
 
 ATTEMPTS = 3  # a concurrent first insert of the same orderId makes the loser start again
 
@@ -69,7 +69,7 @@ def record_order(tenant: Tenant, report: OrderReport, now: datetime) -> OrderOut
 
 def _record_order(tenant: Tenant, report: OrderReport, now: datetime) -> OrderOutcome:
     if report.account_id is not None:
-        lock_account(report.account_id)
+        begin_locked(report.account_id)
     existing = _order(tenant.id, report.external_id)
     if existing is not None:
         if existing.status != "cancel_pending":
@@ -277,11 +277,12 @@ def cancel_order(tenant: Tenant, report: CancelReport, now: datetime) -> CancelO
 
 def _cancel_order(tenant: Tenant, report: CancelReport, now: datetime) -> CancelOutcome:
     order = _order(tenant.id, report.external_id)
+    to_lock = {order.account_id if order else None, report.account_id} - {None}
+    db.session.rollback()
     locked: set[int] = set()
-    for account_id in (order.account_id if order else None, report.account_id):
-        if account_id is not None and account_id not in locked:
-            lock_account(account_id)
-            locked.add(account_id)
+    for account_id in sorted(to_lock):  # a fixed order, so two cancels cannot deadlock
+        lock_account(account_id)
+        locked.add(account_id)
     order = _order(tenant.id, report.external_id)  # again, now that nobody else can move it
     if order is not None and order.account_id is not None and order.account_id not in locked:
         # The order appeared meanwhile under another customer: start over holding the right lock.

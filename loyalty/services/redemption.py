@@ -25,6 +25,17 @@ PROGRAM_NOT_FOUND = "Program not found"
 CUSTOMER_NOT_FOUND = "Loyalty customer not found"
 
 
+def begin_locked(account_id: int) -> None:
+    """Start a fresh transaction whose first statement takes the account lock.
+
+    The caller's earlier reads (finding the customer) are ended first: on SQLite a transaction
+    that has read cannot later take the write lock if another writer committed meanwhile, and on
+    PostgreSQL nothing is lost because every balance and hold is read again after the lock.
+    """
+    db.session.rollback()
+    lock_account(account_id)
+
+
 def held_points(account_id: int, now: datetime, exclude_session: str | None = None) -> int:
     """Points reserved by live holds, optionally leaving out one session's own."""
     query = select(func.coalesce(func.sum(Hold.points), 0)).where(
@@ -102,7 +113,7 @@ def validate_and_hold(
     """
     if account is None:
         return [RequestedProgram(pid, (CUSTOMER_NOT_FOUND,), ()) for pid in program_ids]
-    lock_account(account.id)
+    begin_locked(account.id)
     db.session.refresh(account)
     _expire_stale_holds(account.id, now)
     levels = tier_levels(tenant_id)
@@ -131,7 +142,7 @@ def validate_and_hold(
 
 def release_session(tenant_id: int, account_id: int, session_id: str, now: datetime) -> int:
     """Release every live hold of a checkout session (for example when its basket is abandoned)."""
-    lock_account(account_id)
+    begin_locked(account_id)
     released = _release(
         select(Hold.id).where(
             Hold.tenant_id == tenant_id,

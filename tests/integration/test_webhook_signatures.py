@@ -123,3 +123,18 @@ def test_personal_data_is_redacted_in_the_log(deliverect):
         assert secret not in call.request_summary
         assert secret not in call.response_summary
     assert deliverect.ids["accountId"] in call.request_summary
+
+
+@pytest.mark.parametrize(
+    "method, path, status",
+    [
+        ("GET", "/webhooks/deliverect/orders", 405),
+        ("POST", "/webhooks/deliverect/nothing-here", 404),
+        ("GET", "/loyalty/cancelOrder", 405),
+    ],
+)
+def test_routing_errors_answer_in_the_contract_shape(client, method, path, status):
+    response = client.open(path, method=method)
+    assert response.status_code == status
+    assert set(response.get_json()) == {"error", "http_code", "description"}
+    assert response.get_json()["http_code"] == status

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
 
 from sqlalchemy import Select, and_, exists, extract, false, func, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, selectinload
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..extensions import db
@@ -30,7 +30,7 @@ from .programs import tier_levels
 
 PER_PAGE = 25
 # Counting every match of a broad search over a million accounts costs more than the page
-# itself; past this many the page says "10,000+" (segments count exactly, lazily).
+# itself: the count is loaded after the page, and stops past this many ("more than 10,000").
 COUNT_CAP = 10_000
 
 # sort name -> (label, sort keys); a key is (column, descending); id breaks ties so pages never
@@ -92,26 +92,23 @@ class SearchCriteria:
 
 @dataclass(frozen=True)
 class SearchPage:
+    """One page of results. How many match in all is counted separately (count_matching), so
+    typing in the box costs one indexed query however many accounts match."""
+
     accounts: list[Account]
-    total: int  # capped at COUNT_CAP + 1 when `capped`
-    capped: bool
+    tags: dict[int, list[str]]  # account id -> its tags
     page: int
     per_page: int
-
-    @property
-    def pages(self) -> int | None:
-        """None when the count was capped: the last page is not known."""
-        return None if self.capped else max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_next(self) -> bool:
-        if self.capped:
-            return len(self.accounts) == self.per_page
-        return self.page < self.pages
+    has_next: bool
 
     @property
     def first_index(self) -> int:
         return (self.page - 1) * self.per_page + 1 if self.accounts else 0
+
+    @property
+    def known_total(self) -> int | None:
+        """The number of matches when this page shows it (the first page and no next one)."""
+        return len(self.accounts) if self.page == 1 and not self.has_next else None
 
 
 def parse_criteria(args: Mapping[str, str]) -> tuple[SearchCriteria, dict[str, str]]:
@@ -188,7 +185,7 @@ def matching(tenant_id: int, criteria: SearchCriteria, default_region: str | Non
     return select(Account).where(*conditions(tenant_id, criteria, default_region))
 
 
-def order_by(criteria: SearchCriteria) -> list[ColumnElement]:
+def order_by(criteria: SearchCriteria) -> tuple[ColumnElement, ...]:
     """The ORDER BY of the criteria's sort.
 
     With something typed in the box, the few matches come from the look-up's indexes and are
@@ -196,15 +193,29 @@ def order_by(criteria: SearchCriteria) -> list[ColumnElement]:
     cannot prefer walking the whole sort index and filtering, which it otherwise does for
     ORDER BY ... LIMIT without statistics.
     """
+    return _ORDERS[(effective_sort(criteria), bool(criteria.q))]
+
+
+def _order(sort: str, wrapped: bool) -> tuple[ColumnElement, ...]:
     clauses = []
-    for column, descending in SORTS[effective_sort(criteria)][1]:
-        key = func.coalesce(column, column) if criteria.q else column
+    for column, descending in SORTS[sort][1]:
+        key = func.coalesce(column, column) if wrapped else column
         if descending:
             # Only a nullable key needs NULLS LAST (on PostgreSQL it would stop a NOT NULL key's
             # index from serving the order).
             key = key.desc().nulls_last() if column.nullable else key.desc()
         clauses.append(key)
-    return clauses
+    return tuple(clauses)
+
+
+# Built once: constructing SQL expressions costs more than running an indexed look-up.
+_ORDERS = {(sort, wrapped): _order(sort, wrapped) for sort in SORTS for wrapped in (False, True)}
+# The account's tags as one "a,b" string, fetched with the page instead of by a second query.
+_TAG_LIST = (
+    select(func.aggregate_strings(AccountTag.tag, ","))
+    .where(AccountTag.account_id == Account.id)
+    .scalar_subquery()
+)
 
 
 def effective_sort(criteria: SearchCriteria) -> str:
@@ -220,22 +231,24 @@ def search_accounts(
     per_page: int = PER_PAGE,
     default_region: str | None = None,
 ) -> SearchPage:
-    """One page of matching accounts (tags loaded) and how many match in all (capped)."""
+    """One page of matching accounts with their tags, in one query (one row more than the page
+    says whether there is a next one)."""
     page = max(1, page)
-    query = matching(tenant_id, criteria, default_region)
-    accounts = list(
-        db.session.scalars(
-            query.options(selectinload(Account.tags))
-            .order_by(*order_by(criteria))
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
+    rows = db.session.execute(
+        matching(tenant_id, criteria, default_region)
+        .add_columns(_TAG_LIST)
+        .order_by(*order_by(criteria))
+        .limit(per_page + 1)
+        .offset((page - 1) * per_page)
+    ).all()
+    shown = rows[:per_page]
+    return SearchPage(
+        accounts=[account for account, _tags in shown],
+        tags={account.id: sorted(tags.split(",")) if tags else [] for account, tags in shown},
+        page=page,
+        per_page=per_page,
+        has_next=len(rows) > per_page,
     )
-    if page == 1 and len(accounts) < per_page:
-        total = len(accounts)  # the whole result is on this page: no count query needed
-    else:
-        total = count_matching(tenant_id, criteria, cap=COUNT_CAP, default_region=default_region)
-    return SearchPage(accounts, total, total > COUNT_CAP, page, per_page)
 
 
 def count_matching(

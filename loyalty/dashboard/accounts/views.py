@@ -36,7 +36,14 @@ from ...services.exports import ExportSpec, csv_lines, export_rows
 from ...services.merge import MergeError, merge_accounts
 from ...services.programs import tier_levels
 from ...services.scoping import get_for_tenant
-from ...services.search import SORTS, month_names, parse_criteria, search_accounts
+from ...services.search import (
+    COUNT_CAP,
+    SORTS,
+    count_matching,
+    month_names,
+    parse_criteria,
+    search_accounts,
+)
 from ..access import current_tenant, owner_required
 from ..auth.forms import EmptyForm
 from . import bp
@@ -92,6 +99,24 @@ def index():
     # The same URL answers a page or its rows: caches must keep them apart.
     response.headers["Vary"] = "HX-Request, HX-Target"
     return response
+
+
+@bp.route("/count")
+@login_required
+def count():
+    """How many accounts the search matches, loaded after the results (stops at COUNT_CAP)."""
+    criteria, errors = parse_criteria(request.args)
+    if errors:
+        abort(400)
+    matches = count_matching(
+        current_tenant().id, criteria, cap=COUNT_CAP, default_region=_phone_region()
+    )
+    return render_template(
+        "accounts/_count.html",
+        criteria=criteria,
+        count=min(matches, COUNT_CAP),
+        capped=matches > COUNT_CAP,
+    )
 
 
 @bp.route("/export.csv")

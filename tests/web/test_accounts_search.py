@@ -263,3 +263,10 @@ def test_an_account_row_links_to_its_page(staff_client, regulars):
     body = staff_client.get("/accounts/?q=zoe").get_data(as_text=True)
     assert f'href="/accounts/{regulars["zoe"].id}"' in body
     assert db.session.get(Account, regulars["zoe"].id).email == "zoe.rossi@example.com"
+
+
+def test_the_address_keeps_only_what_was_asked_for(staff_client, regulars):
+    plain_form = staff_client.get("/accounts/?q=ross&tag=&tier=&points_min=&sort=")
+    assert plain_form.status_code == 302 and plain_form.location == "/accounts/?q=ross"
+    htmx = staff_client.get("/accounts/?q=ross&tag=&sort=&page=2", headers=HTMX)
+    assert htmx.headers["HX-Push-Url"] == "/accounts/?q=ross&page=2"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
 from flask import (
     Response,
@@ -80,6 +81,12 @@ def index():
     criteria, errors = parse_criteria(request.args)
     page = request.args.get("page", "1")
     page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    # The address to show, share and bookmark: only what was asked for, in a stable order.
+    args = criteria.to_args() | ({"page": str(page)} if page > 1 else {})
+    canonical = url_for("accounts.index") + (f"?{urlencode(args)}" if args else "")
+    submitted_blanks = any(value == "" for value in request.args.values())
+    if submitted_blanks and not errors and not request.headers.get("HX-Request"):
+        return redirect(canonical)  # the filter form without JavaScript sends every field
     results = None
     if not errors:
         results = search_accounts(tenant.id, criteria, page=page, default_region=_phone_region())
@@ -98,6 +105,8 @@ def index():
     response = Response(render_template(template, sorts=SORTS, months=month_names(), **context))
     # The same URL answers a page or its rows: caches must keep them apart.
     response.headers["Vary"] = "HX-Request, HX-Target"
+    if _wants_rows_only() and not errors:
+        response.headers["HX-Push-Url"] = canonical  # not the form's empty fields
     return response
 
 

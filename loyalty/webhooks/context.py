@@ -54,13 +54,48 @@ class Context:
 
 
 def json_body(raw: bytes) -> Any:
-    """The decoded body, or None when it is not JSON at all."""
+    """The decoded body, or None when it is not JSON at all.
+
+    Strings with NUL characters are refused here: no database can store them, and PostgreSQL
+    would otherwise fail the transaction deep inside a write. Lone surrogates cannot be UTF-8.
+    """
     if not raw:
         return None
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
     except (ValueError, RecursionError):
         return None
+    if _has_unstorable_text(value):
+        raise bad_request(UNSTORABLE)
+    return value
+
+
+UNSTORABLE = "strings must not contain NUL (\\u0000) characters or lone surrogates"
+
+
+def _unstorable(text: str) -> bool:
+    if "\x00" in text:
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate such as "\ud800"
+        return True
+    return False
+
+
+def _has_unstorable_text(value: Any) -> bool:
+    pending = [value]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, str):
+            if _unstorable(current):
+                return True
+        elif isinstance(current, dict):
+            pending.extend(current.keys())
+            pending.extend(current.values())
+        elif isinstance(current, list):
+            pending.extend(current)
+    return False
 
 
 def _text(value: Any) -> str | None:
@@ -120,6 +155,8 @@ def linked_request(call: Call) -> Context:
     """Authenticate a webhook that follows registration and return its tenant and body."""
     raw = request.get_data(cache=True)
     query = {key: value for key, value in request.args.items()}
+    if _has_unstorable_text(query):
+        raise bad_request(UNSTORABLE)
     if len(raw) > MAX_BODY_BYTES:
         raise WebhookError(413, "payload_too_large", "request body is larger than 1 MB")
     body = json_body(raw) if request.method != "GET" else {}

@@ -191,3 +191,14 @@ def test_bytes_that_are_not_json_are_refused_in_the_contract_shape(deliverect, r
 def test_random_queries_on_get_endpoints(deliverect, query):
     for path in ("/customer", "/customer/wallet", "/tiers"):
         assert_contract_answer(deliverect.get(path, **query))
+
+
+@pytest.mark.parametrize("text", ["\x00", "a\x00b", "\ud800"])
+@pytest.mark.parametrize("endpoint", POST_ENDPOINTS)
+def test_text_no_database_can_store_is_refused_with_400(deliverect, endpoint, text):
+    raw = json.dumps({**deliverect.ids, "orderId": text, "email": "x@y.co", "order": {}}).encode()
+    response = deliverect.post(endpoint, None, raw=raw)
+    assert response.status_code == 400
+    assert "NUL" in response.get_json()["description"]
+    query_response = deliverect.get("/customer", providerId=text.replace("\ud800", "\x00"))
+    assert query_response.status_code == 400

@@ -35,6 +35,8 @@ def _whole_number(value: Any) -> Any:
 
 
 Id = Annotated[str, BeforeValidator(_id_text), Field(max_length=128)]
+# Deliverect's own ids (24-character ObjectIds), stored in 64-character columns.
+DeliverectId = Annotated[str, BeforeValidator(_id_text), Field(max_length=64)]
 Whole = Annotated[int, BeforeValidator(_whole_number)]
 Money = Annotated[int, BeforeValidator(_whole_number), Field(ge=-(10**12), le=10**12)]
 Text = Annotated[str, Field(max_length=512)]
@@ -46,9 +48,9 @@ class Payload(BaseModel):
 
 class Registration(Payload):
     apiKey: Text
-    accountId: Id | None = None
-    account: Id | None = None  # deprecated duplicate of accountId
-    loyaltyProfileId: Id
+    accountId: DeliverectId | None = None
+    account: DeliverectId | None = None  # deprecated duplicate of accountId
+    loyaltyProfileId: DeliverectId
 
     @property
     def deliverect_account_id(self) -> str | None:
@@ -129,9 +131,9 @@ class OrderNotification(Payload):
     orderId: Id
     sessionId: Id | None = None
     channelOrderDisplayId: Id | None = None
-    locationId: Id | None = None
-    location: Id | None = None
-    channelLinkId: Id | None = None
+    locationId: DeliverectId | None = None
+    location: DeliverectId | None = None
+    channelLinkId: DeliverectId | None = None
     created: Text | None = None
     orderType: Whole | None = None
     customer: CustomerRef | None = None

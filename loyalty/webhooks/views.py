@@ -52,6 +52,8 @@ def registration(call: Call) -> Response:
     payload = parse(Registration, body)
     if not payload.deliverect_account_id:
         raise bad_request("accountId: Field required")
+    if not payload.loyaltyProfileId:
+        raise bad_request("loyaltyProfileId: must not be empty")
     try:
         deliverect.register_link(tenant.id, payload.deliverect_account_id, payload.loyaltyProfileId)
     except deliverect.LinkTaken:

@@ -271,3 +271,10 @@ def test_malformed_orders_are_400_naming_the_field_and_write_nothing(
     assert response.get_json()["description"].startswith(field)
     assert db.session.query(Order).count() == 0
     assert balance(customer) == 300
+
+
+@pytest.mark.parametrize("field", ["orderId", "sessionId", "locationId", "channelLinkId"])
+def test_overlong_order_ids_are_400_not_a_database_error(deliverect, customer, field):
+    response = deliverect.post("/orders", {**order_body(customer), field: "x" * 300}, with_ids=True)
+    assert response.status_code == 400
+    assert response.get_json()["description"].startswith(field)

@@ -131,3 +131,13 @@ def test_registration_is_logged_without_the_api_key(deliverect, tenant):
     assert (call.endpoint, call.status, call.tenant_id) == ("registration", 200, tenant.id)
     assert tenant.issued.api_key not in (call.request_summary or "")
     assert tenant.issued.webhook_secret not in (call.request_summary or "")
+
+
+def test_overlong_ids_are_refused_naming_the_field(deliverect, tenant):
+    response = deliverect.post(
+        "/registration",
+        {"accountId": "a" * 65, "loyaltyProfileId": "p", "apiKey": tenant.issued.api_key},
+    )
+    assert response.status_code == 400
+    assert response.get_json()["description"].startswith("accountId")
+    assert db.session.query(DeliverectLink).count() == 0

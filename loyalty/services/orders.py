@@ -22,7 +22,11 @@ from .ledger import InsufficientBalance, Posting, lock_account, post
 from .programs import tier_levels
 from .redemption import begin_locked, held_points
 
-ATTEMPTS = 3  # a concurrent first insert of the same orderId makes the loser start again
+ATTEMPTS = 3
+# Balances are 32-bit columns: no single order may earn more than this (far above any real one).
+MAX_POINTS_PER_ORDER = (
+    10**8
+)  # a concurrent first insert of the same orderId makes the loser start again
 
 
 class OrderNotRecorded(Exception):
@@ -220,6 +224,7 @@ def _earn(
         tenant.points_per_unit,
         tier.multiplier_percent if tier else 100,
     )
+    points = min(points, MAX_POINTS_PER_ORDER)
     if not points:
         return
     expires_at = (

@@ -37,8 +37,10 @@ def _whole_number(value: Any) -> Any:
 Id = Annotated[str, BeforeValidator(_id_text), Field(max_length=128)]
 # Deliverect's own ids (24-character ObjectIds), stored in 64-character columns.
 DeliverectId = Annotated[str, BeforeValidator(_id_text), Field(max_length=64)]
-Whole = Annotated[int, BeforeValidator(_whole_number)]
-Money = Annotated[int, BeforeValidator(_whole_number), Field(ge=-(10**12), le=10**12)]
+# Amounts are stored in 32-bit columns; 10^8 minor units (1,000,000.00) is far above any order.
+MAX_AMOUNT = 10**8
+Money = Annotated[int, BeforeValidator(_whole_number), Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
+Count = Annotated[int, BeforeValidator(_whole_number), Field(ge=0, le=1000)]
 Text = Annotated[str, Field(max_length=512)]
 
 
@@ -95,13 +97,13 @@ class LoyaltyOrder(Payload):
     """The order inside programs/validate bodies (items are read by rules.basket)."""
 
     customer: CustomerRef | None = None
-    orderType: Whole | None = None
+    orderType: Count | None = None
     discounts: list[OrderDiscount] | None = None
     items: list[Any] | None = None
     subTotal: Money | None = None
     paymentAmount: Money | None = None
     payment: Payment | None = None
-    decimalDigits: Whole | None = None
+    decimalDigits: Count | None = None
 
 
 class ProgramsRequest(Payload):
@@ -118,7 +120,7 @@ class ValidateProgramsRequest(Payload):
 
 class WalletUse(Payload):
     type: Literal["cash"]
-    amount: Annotated[int, BeforeValidator(_whole_number), Field(gt=0, le=10**12)]
+    amount: Annotated[int, BeforeValidator(_whole_number), Field(gt=0, le=MAX_AMOUNT)]
 
 
 class ValidateWalletRequest(Payload):
@@ -135,7 +137,7 @@ class OrderNotification(Payload):
     location: DeliverectId | None = None
     channelLinkId: DeliverectId | None = None
     created: Text | None = None
-    orderType: Whole | None = None
+    orderType: Count | None = None
     customer: CustomerRef | None = None
     items: list[Any] | None = None
     subTotal: Money | None = None
@@ -143,7 +145,7 @@ class OrderNotification(Payload):
     discountTotal: Money | None = None
     paymentAmount: Money | None = None
     payment: Payment | None = None
-    decimalDigits: Whole | None = None
+    decimalDigits: Count | None = None
     discounts: list[OrderDiscount] | None = None
     tip: Money | None = None
     driverTip: Money | None = None

@@ -278,3 +278,12 @@ def test_overlong_order_ids_are_400_not_a_database_error(deliverect, customer, f
     response = deliverect.post("/orders", {**order_body(customer), field: "x" * 300}, with_ids=True)
     assert response.status_code == 400
     assert response.get_json()["description"].startswith(field)
+
+
+@pytest.mark.parametrize(
+    "field, value", [("paymentAmount", 10**12), ("orderType", 10**20), ("tip", -(10**10))]
+)
+def test_amounts_beyond_what_we_store_are_400(deliverect, customer, field, value):
+    response = deliverect.post("/orders", {**order_body(customer), field: value}, with_ids=True)
+    assert response.status_code == 400
+    assert response.get_json()["description"].startswith(field)

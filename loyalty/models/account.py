@@ -40,7 +40,9 @@ class Account(TenantScoped, Timestamps, db.Model):
         # Name prefix search uses range conditions (>= 'ros' AND < 'rot') on these plain indexes,
         # which both databases serve whatever the collation; first name breaks sort ties.
         Index("ix_accounts_tenant_last_name", "tenant_id", "last_name_key", "first_name_key", "id"),
-        Index("ix_accounts_tenant_first_name", "tenant_id", "first_name_key"),
+        Index(
+            "ix_accounts_tenant_first_name", "tenant_id", "first_name_key", "last_name_key", "id"
+        ),
         # id completes each sort order (ties), so a page is read straight from the index.
         Index("ix_accounts_tenant_created", "tenant_id", "created_at", "id"),
         Index("ix_accounts_tenant_lifetime", "tenant_id", "lifetime_points", "id"),

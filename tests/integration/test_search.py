@@ -108,3 +108,46 @@ def test_name_prefix_matches_exactly_even_with_like_wildcards(crowd):
     criteria, _ = parse_criteria({"q": "rossi1"})
     found = search_accounts(crowd.id, criteria, per_page=1000).accounts
     assert found and all(a.last_name_key.startswith("rossi1") for a in found)
+
+
+def test_a_name_search_lists_identifiers_then_last_names_then_first_names_once_each(tenant):
+    from tests.support.accounts import customer
+
+    customer(tenant, external_id="marco", first_name="Zed", last_name="Zulu")
+    customer(tenant, external_id="m1", first_name="Marco", last_name="Marini")
+    customer(tenant, external_id="m2", first_name="Anna", last_name="Marchi")
+    for number in range(30):
+        customer(
+            tenant, external_id=f"f{number:02d}", first_name=f"Marco{number:02d}", last_name="Bo"
+        )
+    criteria, _ = parse_criteria({"q": "marco"})
+    first = search_accounts(tenant.id, criteria)
+    assert [a.external_id for a in first.accounts][:3] == ["marco", "m1", "f00"]
+    second = search_accounts(tenant.id, criteria, page=2)
+    listed = [a.external_id for a in first.accounts + second.accounts]
+    assert len(listed) == len(set(listed)) == 32 and not second.has_next
+    criteria, _ = parse_criteria({"q": "mar"})
+    assert [a.external_id for a in search_accounts(tenant.id, criteria).accounts][:2] == [
+        "m2",
+        "m1",
+    ]
+
+
+def test_a_name_search_page_reads_indexes_in_order(crowd):
+    from loyalty.services.search import _name_search_page
+
+    if db.engine.dialect.name == "postgresql":
+        # 3,000 rows are few enough to hash-join in full; at scale the planner joins by key.
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))
+    criteria, _ = parse_criteria({"q": "ross"})
+    statement = _name_search_page(crowd.id, criteria, 1, 25, None).limit(26)
+    sql = str(statement.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
+    explain = "EXPLAIN " if db.engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
+    text_plan = "\n".join(str(row[-1]) for row in db.session.execute(text(explain + sql)))
+    if db.engine.dialect.name == "postgresql":
+        assert "Seq Scan on accounts" not in text_plan, text_plan
+    else:
+        assert "SCAN accounts" not in text_plan, text_plan
+    assert (
+        "ix_accounts_tenant_last_name" in text_plan and "ix_accounts_tenant_first_name" in text_plan
+    )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select, text
 
 from ..extensions import db
 from ..models import WebhookCall, utcnow
@@ -44,30 +44,106 @@ PRUNE_ONE_IN = 200
 STATUS_CLASSES = ("2xx", "4xx", "5xx")
 
 
+def _secret_key(lowered: str) -> bool:
+    return lowered in _SECRET_KEYS or any(hint in lowered for hint in _SECRET_HINTS)
+
+
+def _personal_text(lowered: str, value: str) -> bool:
+    if lowered in _PERSONAL_KEYS and value:
+        return True
+    # Marketplaces send whatever the shopper typed as an id: hide anything that looks personal.
+    return bool(_EMAIL.search(value) or _PHONE.match(value.strip()))
+
+
 def redact(value: Any, key: str = "") -> Any:
     """A copy with secrets and personal data replaced; ids, amounts and PLUs stay readable."""
     lowered = key.lower()
-    if lowered in _SECRET_KEYS or any(hint in lowered for hint in _SECRET_HINTS):
+    if _secret_key(lowered):
         return "[secret]" if value not in (None, "") else value
     if isinstance(value, dict):
         return {k: redact(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(item, key) for item in value]
-    if isinstance(value, str):
-        if lowered in _PERSONAL_KEYS and value:
-            return "[redacted]"
-        # Marketplaces send whatever the shopper typed as an id: hide anything that looks personal.
-        if _EMAIL.search(value) or _PHONE.match(value.strip()):
-            return "[redacted]"
+    if isinstance(value, str) and _personal_text(lowered, value):
+        return "[redacted]"
     return value
 
 
+# Ids that name each element of a list answer (programs, tiers, orders), first match wins.
+_LIST_ID_KEYS = ("programId", "providerId", "orderId", "name", "id")
+LIST_IDS_SHOWN = 5
+
+
 def summarise(value: Any) -> str | None:
-    """Redacted, compact JSON, cut to SUMMARY_LIMIT characters."""
+    """Redacted, compact JSON, cut to SUMMARY_LIMIT characters.
+
+    Costs what is kept, not what was sent: the JSON is written and redacted piece by piece and
+    writing stops at the limit. A list of objects (the programs answer) is summed up as its
+    length and the first few ids, plus how many are applicable when the objects say so.
+    """
     if value is None:
         return None
-    text = json.dumps(redact(value), separators=(",", ":"), ensure_ascii=False, default=str)
+    if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+        value = _list_digest(value)
+    writer = _SummaryWriter()
+    writer.write(value, "")
+    text = "".join(writer.parts)
     return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1] + "…"
+
+
+def _list_digest(items: list[dict]) -> dict:
+    digest: dict[str, Any] = {"count": len(items)}
+    id_key = next((key for key in _LIST_ID_KEYS if key in items[0]), None)
+    if id_key is not None:
+        digest[id_key + "s"] = [item.get(id_key) for item in items[:LIST_IDS_SHOWN]]
+    if isinstance(items[0].get("applicable"), bool):
+        digest["applicable"] = sum(1 for item in items if item.get("applicable") is True)
+    return digest
+
+
+class _SummaryWriter:
+    """Writes redacted compact JSON (as json.dumps of redact() would) until SUMMARY_LIMIT."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+
+    def _emit(self, text: str) -> bool:
+        """Append; False once the summary is long enough (the caller stops walking)."""
+        self.parts.append(text)
+        self.size += len(text)
+        return self.size <= SUMMARY_LIMIT
+
+    def write(self, value: Any, key: str) -> bool:
+        lowered = key.lower()
+        if _secret_key(lowered) and value not in (None, ""):
+            return self._emit('"[secret]"')
+        if isinstance(value, dict):
+            if not self._emit("{"):
+                return False
+            for index, (name, item) in enumerate(value.items()):
+                name = str(name)
+                if not self._emit(("," if index else "") + _scalar(name) + ":"):
+                    return False
+                if not self.write(item, name):
+                    return False
+            return self._emit("}")
+        if isinstance(value, list):
+            if not self._emit("["):
+                return False
+            for index, item in enumerate(value):
+                if index and not self._emit(","):
+                    return False
+                if not self.write(item, key):
+                    return False
+            return self._emit("]")
+        if isinstance(value, str) and _personal_text(lowered, value):
+            return self._emit('"[redacted]"')
+        return self._emit(_scalar(value))
+
+
+def _scalar(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def record_call(
@@ -82,10 +158,18 @@ def record_call(
     response_summary: str | None = None,
     retention_days: int = 14,
 ) -> None:
-    """Store one call in its own short transaction; a logging failure never fails the webhook."""
+    """Store one call; a logging failure never fails the webhook.
+
+    A plain Core INSERT committed at once. On PostgreSQL the commit does not wait for the WAL
+    flush (`synchronous_commit = off` for this transaction only): a crash may lose the last few
+    log rows, never points. The setting is applied only when the transaction has not written
+    anything yet, so a view that left a write uncommitted (a bug) still gets a durable commit.
+    """
     try:
-        db.session.add(
-            WebhookCall(
+        if db.session.get_bind().dialect.name == "postgresql":
+            db.session.execute(_LOG_ONLY_ASYNC_COMMIT)
+        db.session.execute(
+            insert(WebhookCall.__table__).values(
                 tenant_id=tenant_id,
                 endpoint=endpoint[:64],
                 method=method[:8],
@@ -94,6 +178,7 @@ def record_call(
                 error=(error or None) and error[:SUMMARY_LIMIT],
                 request_summary=request_summary,
                 response_summary=response_summary,
+                created_at=utcnow(),
             )
         )
         db.session.commit()
@@ -102,6 +187,13 @@ def record_call(
     except Exception:  # the call already has its answer; losing a log row must not change it
         db.session.rollback()
         log.exception("could not record a webhook call")
+
+
+# set_config(..., is_local => true) is SET LOCAL: it ends with this transaction.
+_LOG_ONLY_ASYNC_COMMIT = text(
+    "SELECT set_config('synchronous_commit', 'off', true) "
+    "WHERE pg_current_xact_id_if_assigned() IS NULL"
+)
 
 
 def prune(now: datetime, retention_days: int) -> int:

@@ -270,3 +270,15 @@ def test_the_address_keeps_only_what_was_asked_for(staff_client, regulars):
     assert plain_form.status_code == 302 and plain_form.location == "/accounts/?q=ross"
     htmx = staff_client.get("/accounts/?q=ross&tag=&sort=&page=2", headers=HTMX)
     assert htmx.headers["HX-Push-Url"] == "/accounts/?q=ross&page=2"
+
+
+def test_text_that_cannot_be_stored_is_refused_clearly(staff_client, regulars):
+    assert staff_client.get("/accounts/?q=ro%00ss").status_code == 400
+    response = staff_client.post(
+        f"/accounts/{regulars['zoe'].id}/tags", data={"tags": "vip\x00", "properties": ""}
+    )
+    assert response.status_code == 400
+    assert (
+        staff_client.post("/segments/", data={"name": "a\x00b", "query": "tag=vip"}).status_code
+        == 400
+    )

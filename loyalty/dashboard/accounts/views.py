@@ -74,6 +74,14 @@ def _wants_rows_only() -> bool:
     )
 
 
+@bp.before_request
+def refuse_unstorable_text():
+    """PostgreSQL cannot store NUL characters: refuse them up front instead of failing mid-write."""
+    for value in (*request.args.values(), *request.form.values()):
+        if "\x00" in value:
+            abort(400, "The text sent contains a NUL character, which cannot be stored.")
+
+
 @bp.route("/")
 @login_required
 def index():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ...models import Segment
@@ -53,6 +53,14 @@ def describe(criteria: SearchCriteria, tier_names: dict[int, str]) -> list[str]:
             continue
         words.append(f"{FILTER_LABELS[name]}: {value}")
     return words
+
+
+@bp.before_request
+def refuse_unstorable_text():
+    """PostgreSQL cannot store NUL characters: refuse them up front instead of failing mid-write."""
+    for value in (*request.args.values(), *request.form.values()):
+        if "\x00" in value:
+            abort(400, "The text sent contains a NUL character, which cannot be stored.")
 
 
 @bp.route("/")

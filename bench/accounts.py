@@ -168,7 +168,7 @@ def account_rows(tenant_id: int, count: int, seed: int = 7) -> Iterator[tuple]:
 
 
 def generate(tenant_id: int, count: int) -> None:
-    """Bulk-load accounts, tags (10 % vip, 20 % lunch) and one ledger entry per account with points."""
+    """Bulk-load accounts, tags (10 % vip, 20 % lunch) and a ledger entry per account with points."""
     dialect = db.engine.dialect.name
     with click.progressbar(
         length=count, label=f"Generating {count:,} accounts", file=sys.stderr
@@ -270,7 +270,10 @@ def look_ups(tenant_id: int, count: int, samples: int):
     rng = random.Random(3)
     generated = {row[0]: row for row in account_rows(tenant_id, min(count, 50_000))}
     ids = list(generated)
-    star = "SELECT * FROM accounts WHERE tenant_id = :t AND merged_into_id IS NULL AND erased_at IS NULL"
+    star = (
+        "SELECT * FROM accounts WHERE tenant_id = :t"
+        " AND merged_into_id IS NULL AND erased_at IS NULL"
+    )
 
     def service(args: dict) -> Callable[[], object]:
         criteria, errors = parse_criteria(args)
@@ -373,7 +376,8 @@ def main() -> None:
                 service_times += timed(service_call, 1)
                 raw_times += timed(raw_call, 1)
             print(
-                f"\n{'look-up':<15}{'p50 ms':>9}{'p99 ms':>9}{'raw p50':>9}{'raw p99':>9}{'ratio':>7}"
+                f"\n{'look-up':<15}{'p50 ms':>9}{'p99 ms':>9}"
+                f"{'raw p50':>9}{'raw p99':>9}{'ratio':>7}"
             )
             for kind, (service_times, raw_times) in results.items():
                 p50, p99 = percentile(service_times, 0.5), percentile(service_times, 0.99)
@@ -387,11 +391,13 @@ def main() -> None:
             tenth = export_peak(ExportSpec(tenant, SearchCriteria(tag="vip")))
             for label, (rows, peak, seconds) in (("all", everyone), ("vip (~N/10)", tenth)):
                 print(
-                    f"  {label:<12} {rows:>10,} rows  peak {peak / 1_048_576:6.2f} MiB  {seconds:6.1f} s"
+                    f"  {label:<12} {rows:>10,} rows  peak {peak / 1_048_576:6.2f} MiB"
+                    f"  {seconds:6.1f} s"
                 )
             print(f"  peak ratio all / tenth: {everyone[1] / tenth[1]:.2f}")
             print(
-                f"\nmean of all service look-ups: {statistics.mean(t for s, _ in results.values() for t in s):.2f} ms"
+                "\nmean of all service look-ups: "
+                f"{statistics.mean(t for s, _ in results.values() for t in s):.2f} ms"
             )
     finally:
         if server is not None:

@@ -168,7 +168,7 @@ def account_rows(tenant_id: int, count: int, seed: int = 7) -> Iterator[tuple]:
 
 
 def generate(tenant_id: int, count: int) -> None:
-    """Bulk-load accounts, tags (10 % vip, 20 % lunch) and a ledger entry per account with points."""
+    """Bulk-load accounts, tags (10 % vip, 20 % lunch), a ledger entry per account with points."""
     dialect = db.engine.dialect.name
     with click.progressbar(
         length=count, label=f"Generating {count:,} accounts", file=sys.stderr

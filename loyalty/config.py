@@ -29,6 +29,9 @@ class Defaults:
     DELIVERECT_SIGNATURE_MODE = "enforce"
     # Staging: Deliverect signs with the channelLinkId until a real secret exists.
     DELIVERECT_ALLOW_CHANNEL_LINK_SECRET = False
+    # Region (ISO 3166, e.g. "BE") for phone numbers typed without a country code; None = such
+    # numbers are refused, since guessing a country would find the wrong customer.
+    DEFAULT_PHONE_REGION: str | None = None
     HOLD_TTL_SECONDS = 15 * 60
     WEBHOOK_LOG_RETENTION_DAYS = 14
     LOGIN_THROTTLE_MAX_FAILURES = 5

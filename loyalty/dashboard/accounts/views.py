@@ -62,7 +62,7 @@ SECTIONS = {
 
 def _phone_region() -> str | None:
     """Where numbers typed without a country code are assumed to be (None: must have one)."""
-    return current_app.config.get("DEFAULT_PHONE_REGION")
+    return current_app.config["DEFAULT_PHONE_REGION"]
 
 
 def _wants_rows_only() -> bool:

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from loyalty import create_app
@@ -83,8 +84,25 @@ def app(schema_app):
         db.session.remove()
 
 
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context, as in production.
+
+    The `app` fixture keeps a context pushed for the test's own database work; without this,
+    requests would share its `g`, so Flask-Login's cached user would leak from one client (or
+    one login) to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        # The test's own session must see what the request committed.
+        db.session.expire_all()
+        return response
+
+
 @pytest.fixture()
 def client(app):
+    app.test_client_class = FreshContextClient
     return app.test_client()
 
 

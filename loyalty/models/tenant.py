@@ -29,6 +29,10 @@ class Tenant(Timestamps, db.Model):
     # The HMAC key must be usable to verify signatures, so it is stored as issued; never rendered
     # after issue except as a hint.
     webhook_secret: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # Bumped in the same transaction as any change to the tenant's rewards or tiers (see
+    # services.programs): webhook workers cache the catalogue per version and read this number
+    # with every call, so a change on one worker is seen by all of them on their next call.
+    catalog_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     def __repr__(self) -> str:
         return f"<Tenant {self.slug}>"

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 
 from ..extensions import db
 from ..models import Account, AccountTag
@@ -158,6 +158,17 @@ def find_account(tenant_id: int, identifier: str) -> Account | None:
 
     Merged accounts resolve to their survivor, so old ids, emails and cards keep working.
     """
+    match = identifier_match(identifier)
+    if match is None:
+        return None
+    account = db.session.scalar(
+        select(Account).where(Account.tenant_id == tenant_id, match).limit(1)
+    )
+    return resolve_merged(account)
+
+
+def identifier_match(identifier: str | None) -> ColumnElement[bool] | None:
+    """The condition `find_account` looks up (account id, card, email or phone); None if blank."""
     identifier = (identifier or "").strip()
     if not identifier:
         return None
@@ -174,10 +185,7 @@ def find_account(tenant_id: int, identifier: str) -> Account | None:
         phone = None
     if phone:
         candidates.append(Account.phone == phone)
-    account = db.session.scalar(
-        select(Account).where(Account.tenant_id == tenant_id, or_(*candidates)).limit(1)
-    )
-    return resolve_merged(account)
+    return or_(*candidates)
 
 
 def resolve_merged(account: Account | None) -> Account | None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, literal, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import Account, DeliverectLink, Tenant, Tier, utcnow
+from ..models import Account, DeliverectLink, Hold, Tenant, Tier, utcnow
 from ..rules.tiers import TierLevel, requirements, tier_for
 from .accounts import (
     AccountExists,
@@ -17,7 +17,9 @@ from .accounts import (
     add_account,
     find_account,
     find_conflict,
+    identifier_match,
     normalised,
+    resolve_merged,
 )
 from .programs import tier_levels
 
@@ -56,20 +58,48 @@ def register_link(tenant_id: int, account_id: str, profile_id: str) -> Deliverec
     raise LinkTaken(account_id)
 
 
-def tenant_for_link(account_id: str | None, profile_id: str | None) -> Tenant | None:
+@dataclass(frozen=True)
+class LinkedTenant:
+    """The tenant columns a webhook needs, read together with its link in one query.
+
+    A plain value rather than an ORM row: the locked transactions that follow start with a
+    rollback, which would expire a row and make the next attribute access load it again.
+    """
+
+    id: int
+    webhook_secret: str | None
+    points_per_unit: int
+    points_validity_days: int | None
+    catalog_version: int  # keys the cached catalogue (services.programs.catalogue)
+    created_at: datetime
+
+
+_LINKED_TENANT_COLUMNS = (
+    Tenant.id,
+    Tenant.webhook_secret,
+    Tenant.points_per_unit,
+    Tenant.points_validity_days,
+    Tenant.catalog_version,
+    Tenant.created_at,
+)
+
+
+def tenant_for_link(account_id: str | None, profile_id: str | None) -> LinkedTenant | None:
     """The tenant a webhook is for. Some payloads (seed 001) carry only the account id: it is
     enough when all of that account's profiles belong to one tenant."""
     if not account_id and not profile_id:
         return None
-    query = select(DeliverectLink.tenant_id)
+    links = select(DeliverectLink.tenant_id)
     if account_id:
-        query = query.where(DeliverectLink.deliverect_account_id == account_id)
+        links = links.where(DeliverectLink.deliverect_account_id == account_id)
     if profile_id:
-        query = query.where(DeliverectLink.loyalty_profile_id == profile_id)
-    tenant_ids = set(db.session.scalars(query.limit(10)))
-    if len(tenant_ids) != 1:
+        links = links.where(DeliverectLink.loyalty_profile_id == profile_id)
+    rows = db.session.execute(
+        select(*_LINKED_TENANT_COLUMNS).where(Tenant.id.in_(links)).limit(2)
+    ).all()
+    if len(rows) != 1:  # unknown, or the account's profiles belong to several tenants
         return None
-    return db.session.get(Tenant, tenant_ids.pop())
+    return LinkedTenant(*rows[0])
 
 
 def links_for_tenant(tenant_id: int) -> list[DeliverectLink]:
@@ -101,6 +131,74 @@ def find_customer(tenant_id: int, keys: CustomerKeys) -> Account | None:
             account = find_account(tenant_id, identifier)
             if account is not None and account.erased_at is None:
                 return account
+    return None
+
+
+@dataclass(frozen=True)
+class CheckoutCustomer:
+    """A customer as the checkout webhooks see them, read in one query with their holds.
+
+    Balances are as of the look-up: whatever writes (validate, order) reads them again under
+    the account lock.
+    """
+
+    id: int
+    tenant_id: int
+    points_balance: int
+    cash_balance: int
+    lifetime_points: int
+    points_held: int  # by live holds of other checkout sessions (all sessions when none given)
+
+
+def find_checkout_customer(
+    tenant_id: int,
+    keys: CustomerKeys,
+    now: datetime,
+    session_id: str | None = None,
+    *,
+    holds: bool = True,
+) -> CheckoutCustomer | None:
+    """`find_customer` (same keys, same order, merged accounts resolved, erased ones skipped)
+    without loading the whole profile, and with the points other baskets hold (0 when `holds`
+    is off: for callers that read the holds again under the account lock)."""
+    if holds:
+        held = (
+            select(func.coalesce(func.sum(Hold.points), 0))
+            .where(Hold.account_id == Account.id, Hold.status == "held", Hold.expires_at > now)
+            .correlate(Account)
+        )
+        if session_id is not None:
+            held = held.where(Hold.session_id != session_id)
+        held_column = held.scalar_subquery()
+    else:
+        held_column = literal(0)
+    columns = (
+        Account.id,
+        Account.tenant_id,
+        Account.points_balance,
+        Account.cash_balance,
+        Account.lifetime_points,
+        held_column,
+        Account.merged_into_id,
+        Account.erased_at,
+    )
+    for identifier in (keys.provider_id, keys.email, keys.phone):
+        match = identifier_match(identifier)
+        if match is None:
+            continue
+        row = db.session.execute(
+            select(*columns).where(Account.tenant_id == tenant_id, match).limit(1)
+        ).first()
+        if row is not None and row.merged_into_id is not None:
+            # Rare: an old id of a merged account. Follow it as find_account does.
+            survivor = resolve_merged(db.session.get(Account, row.id))
+            row = (
+                db.session.execute(select(*columns).where(Account.id == survivor.id)).first()
+                if survivor is not None
+                else None
+            )
+        if row is not None and row.erased_at is None:
+            return CheckoutCustomer(*row[:6])
     return None
 
 

@@ -7,14 +7,16 @@ latest committed state and no other writer can interleave until commit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm.util import identity_key
 
 from ..extensions import db
-from ..models import Account, LedgerEntry
+from ..models import Account, LedgerEntry, utcnow
 
 
 class InsufficientBalance(Exception):
@@ -42,13 +44,32 @@ class Posting:
     lifetime_delta: int = 0
 
 
-def lock_account(account_id: int) -> None:
-    db.session.execute(
+@dataclass(frozen=True)
+class Balances:
+    """An account's cached balances as read under its lock."""
+
+    points: int
+    cash: int
+    lifetime_points: int
+
+
+class LedgerConflict(RuntimeError):
+    """The balances changed under a caller that claimed to hold the account lock (a bug)."""
+
+
+def lock_account(account_id: int) -> Balances | None:
+    """Take the account lock; returns the balances as of the lock (None: no such account).
+
+    Same statement, no extra round trip: the UPDATE that locks returns the fresh balances.
+    """
+    row = db.session.execute(
         update(Account)
         .where(Account.id == account_id)
         .values(lock_version=Account.lock_version + 1)
+        .returning(Account.points_balance, Account.cash_balance, Account.lifetime_points)
         .execution_options(synchronize_session=False)
-    )
+    ).first()
+    return Balances(*row) if row is not None else None
 
 
 def find_entry(tenant_id: int, key: str) -> LedgerEntry | None:
@@ -103,6 +124,81 @@ def post(tenant_id: int, account_id: int, posting: Posting) -> LedgerEntry:
     return entry
 
 
+def post_new(
+    tenant_id: int,
+    account_id: int,
+    balances: Balances,
+    postings: Sequence[Posting],
+    also: Mapping[str, Any] | None = None,
+) -> Balances:
+    """Write entries whose keys cannot exist yet, and move the cached balances: one INSERT of
+    every entry and one UPDATE of the account, whatever the number of entries.
+
+    Only for a caller that, in this transaction,
+    1. took the account lock with `lock_account` and passes the `balances` it returned (or
+       that an earlier `post_new` returned), and
+    2. derives every key from a row it has just inserted under that lock (a new order's id):
+       no entry with such a key can exist, so the look-up `post` makes is skipped.
+    The unique (tenant, key) constraint stays the backstop: a duplicate key fails the INSERT
+    and the whole transaction rolls back. Raises InsufficientBalance, writing nothing, when an
+    entry would take a balance below zero; raises LedgerConflict if the balances in the
+    database are not `balances` (rule 1 broken). `also` sets other account columns in the same
+    UPDATE (e.g. last_order_at). Returns the balances after the entries.
+    """
+    points, cash, lifetime = balances.points, balances.cash, balances.lifetime_points
+    now = utcnow()
+    rows = []
+    for posting in postings:
+        if posting.unit == "points":
+            points += posting.amount
+            after = points
+        else:
+            cash += posting.amount
+            after = cash
+        if after < 0:
+            raise InsufficientBalance(posting.unit, after - posting.amount, posting.amount)
+        lifetime += posting.lifetime_delta
+        rows.append(
+            {
+                "tenant_id": tenant_id,
+                "account_id": account_id,
+                "unit": posting.unit,
+                "kind": posting.kind,
+                "amount": posting.amount,
+                "balance_after": after,
+                "idempotency_key": posting.key,
+                "reason": posting.reason,
+                "order_id": posting.order_id,
+                "reward_id": posting.reward_id,
+                "user_id": posting.user_id,
+                "expires_at": posting.expires_at,
+                "created_at": now,
+            }
+        )
+    values: dict[str, Any] = dict(also or {})
+    if rows:
+        values.update(points_balance=points, cash_balance=cash, lifetime_points=lifetime)
+    if values:
+        updated = db.session.execute(
+            update(Account)
+            .where(
+                Account.id == account_id,
+                Account.tenant_id == tenant_id,
+                Account.points_balance == balances.points,
+                Account.cash_balance == balances.cash,
+                Account.lifetime_points == balances.lifetime_points,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if updated != 1:
+            raise LedgerConflict(f"account {account_id} changed without holding its lock")
+        _expire_cached_balances(account_id, *values)
+    if rows:
+        db.session.execute(insert(LedgerEntry.__table__).values(rows))
+    return Balances(points, cash, lifetime)
+
+
 def ledger_sum(account_id: int, unit: str = "points") -> int:
     """The balance as the ledger says it is: the cached column must always equal this."""
     return db.session.scalar(
@@ -112,8 +208,10 @@ def ledger_sum(account_id: int, unit: str = "points") -> int:
     )
 
 
-def _expire_cached_balances(account_id: int) -> None:
+def _expire_cached_balances(account_id: int, *also: str) -> None:
     """The UPDATE bypassed the ORM: make a loaded Account re-read its balances."""
     account = db.session.identity_map.get(identity_key(Account, account_id))
     if account is not None:
-        db.session.expire(account, ["points_balance", "cash_balance", "lifetime_points"])
+        db.session.expire(
+            account, list({"points_balance", "cash_balance", "lifetime_points", *also})
+        )

@@ -11,22 +11,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import Account, Hold, LedgerEntry, Order, Reward, Tenant
+from ..models import Hold, LedgerEntry, Order, Reward, Tenant
 from ..rules.earning import points_for_order
 from ..rules.tiers import tier_for
-from .ledger import InsufficientBalance, Posting, lock_account, post
-from .programs import tier_levels
-from .redemption import begin_locked, held_points
+from .deliverect import LinkedTenant
+from .ledger import Balances, InsufficientBalance, Posting, lock_account, post, post_new
+from .programs import Catalogue, catalogue
+from .redemption import begin_locked
 
+# A concurrent first insert of the same orderId makes the loser start again.
 ATTEMPTS = 3
 # Balances are 32-bit columns: no single order may earn more than this (far above any real one).
-MAX_POINTS_PER_ORDER = (
-    10**8
-)  # a concurrent first insert of the same orderId makes the loser start again
+MAX_POINTS_PER_ORDER = 10**8
+# The webhooks pass the tenant they found through the Deliverect link.
+OrderTenant = LinkedTenant | Tenant
 
 
 class OrderNotRecorded(Exception):
@@ -57,12 +59,36 @@ class OrderReport:
 
 
 @dataclass(frozen=True)
+class OrderFacts:
+    """What the answer to Deliverect says about an order, read before the commit (so answering
+    costs no query)."""
+
+    external_id: str
+    status: str
+    points_earned: int
+    points_spent: int
+    cash_spent: int
+    shortfall_points: int
+
+
+def facts(order: Order) -> OrderFacts:
+    return OrderFacts(
+        order.external_id,
+        order.status,
+        order.points_earned or 0,
+        order.points_spent or 0,
+        order.cash_spent or 0,
+        order.shortfall_points or 0,
+    )
+
+
+@dataclass(frozen=True)
 class OrderOutcome:
-    order: Order
+    order: OrderFacts
     replay: bool  # already known: nothing changed
 
 
-def record_order(tenant: Tenant, report: OrderReport, now: datetime) -> OrderOutcome:
+def record_order(tenant: OrderTenant, report: OrderReport, now: datetime) -> OrderOutcome:
     for _attempt in range(ATTEMPTS):
         try:
             return _record_order(tenant, report, now)
@@ -71,36 +97,65 @@ def record_order(tenant: Tenant, report: OrderReport, now: datetime) -> OrderOut
     raise OrderNotRecorded(report.external_id)
 
 
-def _record_order(tenant: Tenant, report: OrderReport, now: datetime) -> OrderOutcome:
-    if report.account_id is not None:
-        begin_locked(report.account_id)
+def _record_order(tenant: OrderTenant, report: OrderReport, now: datetime) -> OrderOutcome:
+    balances = begin_locked(report.account_id) if report.account_id is not None else None
+    account_id = report.account_id if balances is not None else None
     existing = _order(tenant.id, report.external_id)
     if existing is not None:
         if existing.status != "cancel_pending":
+            answer = facts(existing)
             db.session.rollback()
-            return OrderOutcome(existing, replay=True)
+            return OrderOutcome(answer, replay=True)
         # The cancel came first: keep the order's facts, spend and earn nothing.
         _describe(existing, report, now)
-        existing.account_id = existing.account_id or report.account_id
+        existing.account_id = existing.account_id or account_id
         existing.status = "cancelled"
-        if report.account_id is not None and report.session_id:
-            _release_session(report.account_id, report.session_id, now)
+        if account_id is not None and report.session_id:
+            _release_session(account_id, report.session_id, now)
+        answer = facts(existing)
         db.session.commit()
-        return OrderOutcome(existing, replay=False)
+        return OrderOutcome(answer, replay=False)
 
     order = Order(tenant_id=tenant.id, external_id=report.external_id, status="placed")
     _describe(order, report, now)
-    order.account_id = report.account_id
+    order.account_id = account_id
+    if account_id is None:
+        db.session.add(order)
+        db.session.flush()  # IntegrityError here = a concurrent copy of this order won the insert
+        answer = facts(order)
+        db.session.commit()
+        return OrderOutcome(answer, replay=False)
+
+    # Everything is decided from what was read under the lock, then written in a few
+    # statements: the order with its totals, all its ledger entries, the account, the holds.
+    plan = _plan(tenant, account_id, balances, report, now)
+    order.points_spent = sum(redemption.taken for redemption in plan.redemptions)
+    order.shortfall_points = plan.shortfall
+    order.cash_spent = plan.cash
+    order.points_earned = plan.earned
     db.session.add(order)
     db.session.flush()  # IntegrityError here = a concurrent copy of this order won the insert
-    if report.account_id is not None:
-        account = db.session.get(Account, report.account_id, populate_existing=True)
-        _redeem_programs(tenant, account, order, report, now)
-        _spend_cash(tenant, account, order, report.cash_amount)
-        _earn(tenant, account, order, report, now)
-        account.last_order_at = now
+    # Every key names this order, inserted just now under the account lock: none can exist yet.
+    post_new(
+        tenant.id,
+        account_id,
+        balances,
+        _postings(order, plan),
+        also={"last_order_at": now},
+    )
+    committed = [redemption.hold_id for redemption in plan.redemptions if redemption.hold_id]
+    if committed:
+        db.session.execute(
+            update(Hold)
+            .where(Hold.id.in_(committed))
+            .values(status="committed", order_id=order.id, closed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    if report.session_id:
+        _release_session(account_id, report.session_id, now)
+    answer = facts(order)
     db.session.commit()
-    return OrderOutcome(order, replay=False)
+    return OrderOutcome(answer, replay=False)
 
 
 def _describe(order: Order, report: OrderReport, now: datetime) -> None:
@@ -117,31 +172,53 @@ def _describe(order: Order, report: OrderReport, now: datetime) -> None:
     order.payload = report.payload
 
 
-def _redeem_programs(
-    tenant: Tenant, account: Account, order: Order, report: OrderReport, now: datetime
-) -> None:
-    """Commit the holds of the programs the order used; without a hold, take what is free.
+@dataclass(frozen=True)
+class _RewardRef:
+    id: int
+    title: str
+    cost: int
 
-    Held programs go first: their points were reserved for exactly this. Then this session's
-    leftover holds are released. A program without a hold takes only points no other basket
-    holds, never below zero; whatever it could not take is the order's shortfall for the team.
+
+@dataclass(frozen=True)
+class _Redemption:
+    reward: _RewardRef
+    taken: int
+    hold_id: int | None  # the hold it commits, if one backed it
+
+
+@dataclass(frozen=True)
+class _Plan:
+    redemptions: list[_Redemption]
+    shortfall: int
+    cash: int
+    earned: int
+    earned_expire_at: datetime | None
+
+
+def _plan(
+    tenant: OrderTenant, account_id: int, balances: Balances, report: OrderReport, now: datetime
+) -> _Plan:
+    """What the order redeems, spends and earns, from the balances and holds under the lock.
+
+    Held programs go first: their points were reserved for exactly this. This session's other
+    holds are then released. A program without a hold takes only points no other basket holds,
+    never below zero; whatever it could not take is the order's shortfall for the team. Cash
+    never goes below zero either. Points are earned at the tier the customer was in when
+    ordering, not the one this order might lift them into.
     """
-    rewards = {
-        reward.program_id: reward
-        for reward in db.session.scalars(
-            select(Reward).where(
-                Reward.tenant_id == tenant.id, Reward.program_id.in_(set(report.program_ids))
-            )
-        )
-    }
+    shop = catalogue(tenant)
+    rewards = _rewards(tenant.id, shop, report.program_ids)
     live = list(
-        db.session.scalars(
-            select(Hold)
-            .where(Hold.account_id == account.id, Hold.status == "held", Hold.expires_at > now)
+        db.session.execute(
+            select(Hold.id, Hold.reward_id, Hold.session_id, Hold.points)
+            .where(Hold.account_id == account_id, Hold.status == "held", Hold.expires_at > now)
             .order_by(Hold.created_at, Hold.id)
-        )
+        ).all()
     )
-    unbacked: list[Reward] = []
+    points = balances.points
+    redemptions: list[_Redemption] = []
+    shortfall = 0
+    unbacked: list[_RewardRef] = []
     for program_id in report.program_ids:
         reward = rewards.get(program_id)
         if reward is None:
@@ -151,18 +228,57 @@ def _redeem_programs(
             unbacked.append(reward)
             continue
         live.remove(hold)
-        taken = _take_points(tenant, account, order, reward, hold.points, hold.points)
-        hold.status, hold.order_id, hold.closed_at = "committed", order.id, now
-        order.shortfall_points += hold.points - taken
-    if report.session_id:
-        _release_session(account.id, report.session_id, now)
+        taken = max(0, min(hold.points, points))
+        points -= taken
+        redemptions.append(_Redemption(reward, taken, hold.id))
+        shortfall += hold.points - taken
+    # Holds still live once this session's are released: other baskets' reservations.
+    others = [
+        hold for hold in live if not report.session_id or hold.session_id != report.session_id
+    ]
     for reward in unbacked:
-        free = account.points_balance - held_points(account.id, now)
-        taken = _take_points(tenant, account, order, reward, reward.cost, max(0, free))
-        order.shortfall_points += reward.cost - taken
+        free = points - sum(hold.points for hold in others)
+        taken = max(0, min(reward.cost, free, points))
+        points -= taken
+        redemptions.append(_Redemption(reward, taken, None))
+        shortfall += reward.cost - taken
+    cash = max(0, min(report.cash_amount, balances.cash))
+    tier = tier_for(balances.lifetime_points, shop.levels)
+    earned = points_for_order(
+        report.payment_amount,
+        report.tip,
+        report.decimal_digits,
+        tenant.points_per_unit,
+        tier.multiplier_percent if tier else 100,
+    )
+    expire_at = (
+        now + timedelta(days=tenant.points_validity_days) if tenant.points_validity_days else None
+    )
+    return _Plan(redemptions, shortfall, cash, min(earned, MAX_POINTS_PER_ORDER), expire_at)
 
 
-def _pick_hold(live: list[Hold], reward_id: int, session_id: str | None) -> Hold | None:
+def _rewards(
+    tenant_id: int, shop: Catalogue, program_ids: tuple[str, ...]
+) -> dict[str, _RewardRef]:
+    """The named rewards: live ones from the cached catalogue, archived ones (a hold placed
+    before the team archived it) from the database."""
+    found = {
+        pid: _RewardRef(entry.id, entry.title, entry.cost)
+        for pid in program_ids
+        if (entry := shop.by_program_id.get(pid)) is not None
+    }
+    missing = set(program_ids) - set(found)
+    if missing:
+        for reward_id, program_id, title, cost in db.session.execute(
+            select(Reward.id, Reward.program_id, Reward.title, Reward.cost).where(
+                Reward.tenant_id == tenant_id, Reward.program_id.in_(missing)
+            )
+        ):
+            found[program_id] = _RewardRef(reward_id, title, cost)
+    return found
+
+
+def _pick_hold(live: list, reward_id: int, session_id: str | None):
     same_reward = [hold for hold in live if hold.reward_id == reward_id]
     for hold in same_reward:
         if hold.session_id == session_id:
@@ -170,90 +286,54 @@ def _pick_hold(live: list[Hold], reward_id: int, session_id: str | None) -> Hold
     return same_reward[0] if same_reward else None
 
 
-def _take_points(
-    tenant: Tenant, account: Account, order: Order, reward: Reward, cost: int, limit: int
-) -> int:
-    """Redeem up to `cost` points, no more than `limit` nor the balance; returns what was taken."""
-    taken = max(0, min(cost, limit, account.points_balance))
-    if taken:
-        post(
-            tenant.id,
-            account.id,
-            Posting(
-                unit="points",
-                kind="redeem",
-                amount=-taken,
-                key=f"order:{order.id}:redeem:{reward.id}",
-                reason=f"{reward.title} on order {order.external_id}",
-                order_id=order.id,
-                reward_id=reward.id,
-            ),
+def _postings(order: Order, plan: _Plan) -> list[Posting]:
+    postings = [
+        Posting(
+            unit="points",
+            kind="redeem",
+            amount=-redemption.taken,
+            key=f"order:{order.id}:redeem:{redemption.reward.id}",
+            reason=f"{redemption.reward.title} on order {order.external_id}",
+            order_id=order.id,
+            reward_id=redemption.reward.id,
         )
-        order.points_spent += taken
-    return taken
-
-
-def _spend_cash(tenant: Tenant, account: Account, order: Order, amount: int) -> None:
-    taken = max(0, min(amount, account.cash_balance))
-    if taken:
-        post(
-            tenant.id,
-            account.id,
+        for redemption in plan.redemptions
+        if redemption.taken
+    ]
+    if plan.cash:
+        postings.append(
             Posting(
                 unit="cash",
                 kind="redeem",
-                amount=-taken,
+                amount=-plan.cash,
                 key=f"order:{order.id}:cash",
                 reason=f"Store credit on order {order.external_id}",
                 order_id=order.id,
-            ),
+            )
         )
-        order.cash_spent = taken
-
-
-def _earn(
-    tenant: Tenant, account: Account, order: Order, report: OrderReport, now: datetime
-) -> None:
-    # The tier the customer was in when ordering sets the multiplier, not the one this order
-    # might lift them into.
-    tier = tier_for(account.lifetime_points, tier_levels(tenant.id))
-    points = points_for_order(
-        report.payment_amount,
-        report.tip,
-        report.decimal_digits,
-        tenant.points_per_unit,
-        tier.multiplier_percent if tier else 100,
-    )
-    points = min(points, MAX_POINTS_PER_ORDER)
-    if not points:
-        return
-    expires_at = (
-        now + timedelta(days=tenant.points_validity_days) if tenant.points_validity_days else None
-    )
-    post(
-        tenant.id,
-        account.id,
-        Posting(
-            unit="points",
-            kind="earn",
-            amount=points,
-            key=f"order:{order.id}:earn",
-            reason=f"Order {order.external_id}",
-            order_id=order.id,
-            expires_at=expires_at,
-            lifetime_delta=points,
-        ),
-    )
-    order.points_earned = points
+    if plan.earned:
+        postings.append(
+            Posting(
+                unit="points",
+                kind="earn",
+                amount=plan.earned,
+                key=f"order:{order.id}:earn",
+                reason=f"Order {order.external_id}",
+                order_id=order.id,
+                expires_at=plan.earned_expire_at,
+                lifetime_delta=plan.earned,
+            )
+        )
+    return postings
 
 
 def _release_session(account_id: int, session_id: str, now: datetime) -> None:
-    for hold in db.session.scalars(
-        select(Hold).where(
-            Hold.account_id == account_id, Hold.session_id == session_id, Hold.status == "held"
-        )
-    ):
-        hold.status, hold.closed_at = "released", now
+    db.session.execute(
+        update(Hold)
+        .where(Hold.account_id == account_id, Hold.session_id == session_id, Hold.status == "held")
+        .values(status="released", closed_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 @dataclass(frozen=True)
@@ -266,12 +346,12 @@ class CancelReport:
 
 @dataclass(frozen=True)
 class CancelOutcome:
-    order: Order
+    order: OrderFacts
     replay: bool  # already cancelled (or already remembered): nothing changed
     before_order: bool  # remembered as a tombstone; the order, when it comes, records nothing
 
 
-def cancel_order(tenant: Tenant, report: CancelReport, now: datetime) -> CancelOutcome:
+def cancel_order(tenant: OrderTenant, report: CancelReport, now: datetime) -> CancelOutcome:
     for _attempt in range(ATTEMPTS):
         try:
             return _cancel_order(tenant, report, now)
@@ -280,7 +360,7 @@ def cancel_order(tenant: Tenant, report: CancelReport, now: datetime) -> CancelO
     raise OrderNotRecorded(report.external_id)
 
 
-def _cancel_order(tenant: Tenant, report: CancelReport, now: datetime) -> CancelOutcome:
+def _cancel_order(tenant: OrderTenant, report: CancelReport, now: datetime) -> CancelOutcome:
     order = _order(tenant.id, report.external_id)
     to_lock = {order.account_id if order else None, report.account_id} - {None}
     db.session.rollback()
@@ -305,20 +385,23 @@ def _cancel_order(tenant: Tenant, report: CancelReport, now: datetime) -> Cancel
         )
         db.session.add(tombstone)
         db.session.flush()
+        answer = facts(tombstone)
         db.session.commit()
-        return CancelOutcome(tombstone, replay=False, before_order=True)
+        return CancelOutcome(answer, replay=False, before_order=True)
     if order.status != "placed":
+        answer = facts(order)
         db.session.rollback()
-        return CancelOutcome(order, replay=True, before_order=order.status == "cancel_pending")
+        return CancelOutcome(answer, replay=True, before_order=answer.status == "cancel_pending")
     _reverse_entries(tenant, order)
     order.status = "cancelled"
     order.cancelled_at = now
     order.cancellation_reason = _reason(report.reason)
+    answer = facts(order)
     db.session.commit()
-    return CancelOutcome(order, replay=False, before_order=False)
+    return CancelOutcome(answer, replay=False, before_order=False)
 
 
-def _reverse_entries(tenant: Tenant, order: Order) -> None:
+def _reverse_entries(tenant: OrderTenant, order: Order) -> None:
     """A compensating entry for each entry the order wrote: refunds first, then the earn.
 
     Points the customer already spent cannot be taken back below zero; what could not be

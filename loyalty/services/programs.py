@@ -2,16 +2,27 @@
 
 One place builds the program JSON, so the dashboard preview, the CLI export and the webhook
 answer can never disagree.
+
+The webhooks read a tenant's catalogue (live rewards as rules Programs with their listings, and
+the tier levels) from a per-process cache keyed by the tenant's `catalog_version`. Any flush that
+adds, changes or deletes a Reward or a Tier bumps that version in the same transaction (an ORM
+hook below, so no writer can forget it), and every webhook reads the version in the query that
+finds its tenant: a change made through any worker is seen by all workers on their next call.
+Only data is cached; every verdict (active window, points, tier) is still computed per call.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
 
 from ..extensions import db
-from ..models import Reward, Tier
+from ..models import Reward, Tenant, Tier
 from ..rules.programs import Program
 from ..rules.tiers import TierLevel
 
@@ -76,3 +87,100 @@ def live_rewards(tenant_id: int) -> list[Reward]:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+# --- the webhooks' cached catalogue ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CatalogueReward:
+    """A live reward as the webhooks use it, detached from any database session."""
+
+    id: int
+    program_id: str
+    title: str
+    cost: int
+    program: Program
+    listing: dict[str, Any]  # `listing(reward)`; copy it to set `applicable` per call
+
+    def listed(self, applicable: bool) -> dict[str, Any]:
+        return {**self.listing, "applicable": applicable}
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    levels: list[TierLevel]  # lowest first
+    rewards: tuple[CatalogueReward, ...]  # live ones, in the team's order
+    by_program_id: dict[str, CatalogueReward]
+    by_id: dict[int, CatalogueReward]
+
+
+class VersionedTenant(Protocol):
+    id: int
+    catalog_version: int
+    created_at: datetime
+
+
+# tenant id -> ((catalog_version, created_at), catalogue). created_at tells apart a tenant
+# deleted and created again under the same id (SQLite may reuse the highest id).
+_catalogues: dict[int, tuple[tuple[int, datetime], Catalogue]] = {}
+
+
+def catalogue(tenant: VersionedTenant) -> Catalogue:
+    """The tenant's live rewards and tier levels, loaded once per catalogue version.
+
+    The version is read before the data, so the data is never older than the version it is
+    cached under: any later change bumps the version past it and the next call reloads.
+    """
+    key = (tenant.catalog_version, tenant.created_at)
+    cached = _catalogues.get(tenant.id)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    loaded = load_catalogue(tenant.id)
+    _catalogues[tenant.id] = (key, loaded)
+    return loaded
+
+
+def load_catalogue(tenant_id: int) -> Catalogue:
+    levels = tier_levels(tenant_id)
+    rewards = tuple(
+        CatalogueReward(
+            id=reward.id,
+            program_id=reward.program_id,
+            title=reward.title,
+            cost=reward.cost,
+            program=as_program(reward, levels),
+            listing=listing(reward),
+        )
+        for reward in live_rewards(tenant_id)
+    )
+    return Catalogue(
+        levels=levels,
+        rewards=rewards,
+        by_program_id={entry.program_id: entry for entry in rewards},
+        by_id={entry.id: entry for entry in rewards},
+    )
+
+
+def _catalogue_tenants(objects: Iterable[object]) -> set[int]:
+    return {
+        obj.tenant_id
+        for obj in objects
+        if isinstance(obj, Reward | Tier) and obj.tenant_id is not None
+    }
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_catalogue_versions(session: Session, _context, _instances) -> None:
+    """Rewards or tiers about to be written: their tenants' catalogue version moves on, in the
+    same transaction, so no webhook worker keeps serving the old catalogue."""
+    changed = _catalogue_tenants(session.new) | _catalogue_tenants(session.deleted)
+    changed |= _catalogue_tenants(
+        obj for obj in session.dirty if session.is_modified(obj, include_collections=False)
+    )
+    if changed:
+        session.connection().execute(
+            update(Tenant.__table__)
+            .where(Tenant.__table__.c.id.in_(sorted(changed)))
+            .values(catalog_version=Tenant.__table__.c.catalog_version + 1)
+        )

@@ -11,29 +11,31 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from ..extensions import db
-from ..models import Account, Hold, LedgerEntry, Reward
+from ..models import Hold, LedgerEntry
 from ..rules.basket import Basket
 from ..rules.programs import Customer, Discount, check_program, validate_programs
 from ..rules.tiers import TierLevel, rank_of, tier_for
-from .ledger import lock_account
-from .programs import as_program, live_rewards, tier_levels
+from .deliverect import CheckoutCustomer
+from .ledger import Balances, lock_account
+from .programs import Catalogue, CatalogueReward
 
 PROGRAM_NOT_FOUND = "Program not found"
 CUSTOMER_NOT_FOUND = "Loyalty customer not found"
 
 
-def begin_locked(account_id: int) -> None:
-    """Start a fresh transaction whose first statement takes the account lock.
+def begin_locked(account_id: int) -> Balances | None:
+    """Start a fresh transaction whose first statement takes the account lock; returns the
+    balances as of the lock (None when the account is gone).
 
     The caller's earlier reads (finding the customer) are ended first: on SQLite a transaction
     that has read cannot later take the write lock if another writer committed meanwhile, and on
     PostgreSQL nothing is lost because every balance and hold is read again after the lock.
     """
     db.session.rollback()
-    lock_account(account_id)
+    return lock_account(account_id)
 
 
 def held_points(account_id: int, now: datetime, exclude_session: str | None = None) -> int:
@@ -46,46 +48,39 @@ def held_points(account_id: int, now: datetime, exclude_session: str | None = No
     return int(db.session.scalar(query))
 
 
-def customer_for_rules(
-    account: Account, levels: list[TierLevel], now: datetime, session_id: str | None
-) -> Customer:
+def rules_customer(available: int, lifetime_points: int, levels: list[TierLevel]) -> Customer:
     """What the rules need: points not held by other baskets, and the tier rank."""
-    available = account.points_balance - held_points(account.id, now, exclude_session=session_id)
-    tier = tier_for(account.lifetime_points, levels)
+    tier = tier_for(lifetime_points, levels)
     return Customer(max(0, available), rank_of(tier.tier_id, levels) if tier else None)
 
 
 @dataclass(frozen=True)
 class ProgramOffer:
-    reward: Reward
+    reward: CatalogueReward
     applicable: bool
     reason: str | None  # for the team (webhook log, dashboard); never sent to Deliverect
 
 
 def programs_for(
-    tenant_id: int,
-    account: Account | None,
+    catalogue: Catalogue,
+    customer: CheckoutCustomer | None,
     basket: Basket | None,
-    session_id: str | None,
     now: datetime,
 ) -> list[ProgramOffer]:
     """Every live reward with whether this customer (and basket, when given) can use it.
 
-    Without a known customer nothing is applicable: programs cost points.
+    `customer.points_held` must leave out the asking session's own holds. Without a known
+    customer nothing is applicable: programs cost points.
     """
-    levels = tier_levels(tenant_id)
-    customer = (
-        customer_for_rules(account, levels, now, session_id)
-        if account is not None
-        else Customer(0, None)
+    if customer is None:
+        return [ProgramOffer(entry, False, "customer not found") for entry in catalogue.rewards]
+    checked = rules_customer(
+        customer.points_balance - customer.points_held, customer.lifetime_points, catalogue.levels
     )
     offers = []
-    for reward in live_rewards(tenant_id):
-        verdict = check_program(as_program(reward, levels), customer, basket, now)
-        reason = verdict.reason
-        if account is None:
-            reason = "customer not found"
-        offers.append(ProgramOffer(reward, verdict.applicable and account is not None, reason))
+    for entry in catalogue.rewards:
+        verdict = check_program(entry.program, checked, basket, now)
+        offers.append(ProgramOffer(entry, verdict.applicable, verdict.reason))
     return offers
 
 
@@ -99,8 +94,9 @@ class RequestedProgram:
 
 
 def validate_and_hold(
+    catalogue: Catalogue,
     tenant_id: int,
-    account: Account | None,
+    customer: CheckoutCustomer | None,
     program_ids: Sequence[str],
     basket: Basket,
     session_id: str,
@@ -111,20 +107,33 @@ def validate_and_hold(
     pass, for this session only. Holds of this session for programs no longer requested (removed
     from the basket, or failing now) are released. One transaction, under the account lock.
     """
-    if account is None:
+    balances = begin_locked(customer.id) if customer is not None else None
+    if balances is None:
+        db.session.rollback()
         return [RequestedProgram(pid, (CUSTOMER_NOT_FOUND,), ()) for pid in program_ids]
-    begin_locked(account.id)
-    db.session.refresh(account)
-    _expire_stale_holds(account.id, now)
-    levels = tier_levels(tenant_id)
-    rewards = _rewards_by_program_id(tenant_id, program_ids)
-    known = [pid for pid in program_ids if pid in rewards]
-    programs = [as_program(rewards[pid], levels) for pid in known]
-    customer = customer_for_rules(account, levels, now, session_id)
-    already_applied = frozenset(basket.applied_program_ids)
-    checked = iter(validate_programs(programs, customer, basket, now, already_applied))
+    # Every hold still marked held, read once under the lock: stale ones are closed below.
+    holds = db.session.execute(
+        select(Hold.id, Hold.session_id, Hold.reward_id, Hold.points, Hold.expires_at).where(
+            Hold.account_id == customer.id, Hold.status == "held"
+        )
+    ).all()
+    live = [hold for hold in holds if hold.expires_at > now]
+    held_by_others = sum(hold.points for hold in live if hold.session_id != session_id)
+    rewards = catalogue.by_program_id
+    known = [rewards[pid] for pid in program_ids if pid in rewards]
+    checked = iter(
+        validate_programs(
+            [entry.program for entry in known],
+            rules_customer(
+                balances.points - held_by_others, balances.lifetime_points, catalogue.levels
+            ),
+            basket,
+            now,
+            frozenset(basket.applied_program_ids),
+        )
+    )
     answer: list[RequestedProgram] = []
-    passed: dict[str, Reward] = {}
+    passed: dict[str, CatalogueReward] = {}
     for pid in program_ids:
         if pid not in rewards:
             answer.append(RequestedProgram(pid, (PROGRAM_NOT_FOUND,), ()))
@@ -133,8 +142,18 @@ def validate_and_hold(
         answer.append(RequestedProgram(pid, result.errors, result.discounts))
         if result.ok:
             passed[pid] = rewards[pid]
+    stale = [hold.id for hold in holds if hold.expires_at <= now]
+    if stale:
+        _release(stale, "expired", now)
     _sync_session_holds(
-        tenant_id, account.id, session_id, passed, now + timedelta(seconds=hold_seconds), now
+        catalogue,
+        tenant_id,
+        customer.id,
+        session_id,
+        [hold for hold in live if hold.session_id == session_id],
+        passed,
+        now + timedelta(seconds=hold_seconds),
+        now,
     )
     db.session.commit()
     return answer
@@ -157,70 +176,50 @@ def release_session(tenant_id: int, account_id: int, session_id: str, now: datet
     return released
 
 
-def _rewards_by_program_id(tenant_id: int, program_ids: Sequence[str]) -> dict[str, Reward]:
-    if not program_ids:
-        return {}
-    rewards = db.session.scalars(
-        select(Reward).where(
-            Reward.tenant_id == tenant_id,
-            Reward.program_id.in_(set(program_ids)),
-            Reward.archived_at.is_(None),
-        )
-    )
-    return {reward.program_id: reward for reward in rewards}
-
-
 def _sync_session_holds(
+    catalogue: Catalogue,
     tenant_id: int,
     account_id: int,
     session_id: str,
-    wanted: dict[str, Reward],
+    current: list,
+    wanted: dict[str, CatalogueReward],
     expires_at: datetime,
     now: datetime,
 ) -> None:
-    """Make this session's live holds exactly one per program in `wanted`."""
-    current = list(
-        db.session.scalars(
-            select(Hold).where(
-                Hold.account_id == account_id,
-                Hold.session_id == session_id,
-                Hold.status == "held",
-            )
-        )
-    )
+    """Make this session's live holds (`current`) exactly one per program in `wanted`."""
     kept: set[int] = set()
+    released: list[int] = []
     for hold in current:
-        reward = wanted.get(hold.reward.program_id) if hold.reward else None
+        entry = catalogue.by_id.get(hold.reward_id)
+        reward = wanted.get(entry.program_id) if entry is not None else None
         if reward is not None and reward.id not in kept:
             kept.add(reward.id)
-            hold.points = reward.cost
-            hold.expires_at = expires_at
-        else:
-            hold.status, hold.closed_at = "released", now
-    for reward in wanted.values():
-        if reward.id not in kept:
-            db.session.add(
-                Hold(
-                    tenant_id=tenant_id,
-                    account_id=account_id,
-                    reward_id=reward.id,
-                    session_id=session_id,
-                    points=reward.cost,
-                    status="held",
-                    expires_at=expires_at,
-                )
+            db.session.execute(
+                update(Hold)
+                .where(Hold.id == hold.id)
+                .values(points=reward.cost, expires_at=expires_at)
+                .execution_options(synchronize_session=False)
             )
-    db.session.flush()
-
-
-def _expire_stale_holds(account_id: int, now: datetime) -> None:
-    _release(
-        select(Hold.id).where(
-            Hold.account_id == account_id, Hold.status == "held", Hold.expires_at <= now
-        ),
-        "expired",
-        now,
-    )
+        else:
+            released.append(hold.id)
+    if released:
+        _release(released, "released", now)
+    new = [
+        {
+            "tenant_id": tenant_id,
+            "account_id": account_id,
+            "reward_id": reward.id,
+            "session_id": session_id,
+            "points": reward.cost,
+            "status": "held",
+            "expires_at": expires_at,
+            "created_at": now,
+        }
+        for reward in wanted.values()
+        if reward.id not in kept
+    ]
+    if new:
+        db.session.execute(insert(Hold.__table__).values(new))
 
 
 def _release(hold_ids, status: str, now: datetime) -> int:

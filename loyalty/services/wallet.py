@@ -10,6 +10,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Account, LedgerEntry
 from ..rules.expiry import upcoming_expirations
+from .deliverect import CheckoutCustomer
 from .redemption import held_points
 
 WALLET_EXTERNAL_ID = "wallet_cash"
@@ -58,7 +59,7 @@ class CashCheck:
 
 
 def check_cash(
-    account: Account | None, amount: int, order_total: int, already_applied: bool
+    account: Account | CheckoutCustomer | None, amount: int, order_total: int, already_applied: bool
 ) -> CashCheck:
     """May this much store credit pay for this order? Cash is spent when the order arrives."""
     if account is None:

@@ -12,7 +12,8 @@ from typing import Any
 from flask import jsonify, request
 from werkzeug.wrappers import Response
 
-from ..models import Account, Tenant
+from ..models import Tenant
+from ..services.deliverect import CheckoutCustomer
 from ..services.tenants import tenant_by_api_key
 from . import webhooks
 from .context import Call, json_body, logged
@@ -29,8 +30,8 @@ def channel_programs(call: Call, channel_link_id: str) -> Response:
     tenant, body = _authorised(call)
     payload = parse(ChannelRetrieve, body)
     basket = read_basket(body["order"])
-    account = _known_customer(tenant, payload.order.customer)
-    return jsonify(program_listing(call, tenant, account, basket, payload.sessionId))
+    account = _known_customer(tenant, payload.order.customer, payload.sessionId)
+    return jsonify(program_listing(call, tenant, account, basket))
 
 
 @webhooks.post("/loyalty/<channel_link_id>/programs/validate")
@@ -39,7 +40,7 @@ def channel_validate(call: Call, channel_link_id: str) -> Response:
     tenant, body = _authorised(call)
     payload = parse(ChannelValidate, body)
     basket = read_basket(body["order"])
-    account = _known_customer(tenant, payload.order.customer)
+    account = _known_customer(tenant, payload.order.customer, holds=False)
     return jsonify(
         validate_and_hold(tenant, account, payload.programIds, basket, payload.sessionId)
     )
@@ -73,8 +74,10 @@ def _valid_order_type(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value in ORDER_TYPES
 
 
-def _known_customer(tenant: Tenant, ref) -> Account:
-    account = customer_from_order(tenant, ref)
+def _known_customer(
+    tenant: Tenant, ref, session_id: str | None = None, *, holds: bool = True
+) -> CheckoutCustomer:
+    account = customer_from_order(tenant, ref, session_id, holds=holds)
     if account is None:
         raise WebhookError(404, "loyalty customer not found", "loyalty customer not found")
     return account

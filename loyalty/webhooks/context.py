@@ -13,14 +13,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any
+from typing import Any, Protocol
 
 from flask import Response, current_app, request
 
 from ..extensions import db
-from ..models import Tenant
 from ..services import webhook_log
-from ..services.deliverect import tenant_for_link
+from ..services.deliverect import LinkedTenant, tenant_for_link
 from .responses import (
     NotFound,
     WebhookError,
@@ -33,6 +32,12 @@ from .responses import (
 from .signature import HEADER, signature_matches
 
 MAX_BODY_BYTES = 1_000_000
+
+
+class HasWebhookSecret(Protocol):
+    """A Tenant (registration) or a LinkedTenant (every later call)."""
+
+    webhook_secret: str | None
 
 
 @dataclass
@@ -48,7 +53,7 @@ class Call:
 
 @dataclass(frozen=True)
 class Context:
-    tenant: Tenant
+    tenant: LinkedTenant
     body: dict  # {} for GET
     query: dict[str, str]
 
@@ -130,7 +135,9 @@ def context_ids(body: Any, query: dict[str, str]) -> tuple[str | None, str | Non
     )
 
 
-def verify_signature(raw: bytes, tenant: Tenant | None, channel_link_id: str | None, call: Call):
+def verify_signature(
+    raw: bytes, tenant: HasWebhookSecret | None, channel_link_id: str | None, call: Call
+) -> None:
     config = current_app.config
     candidates = [config.get("DELIVERECT_WEBHOOK_SECRET")]
     if tenant is not None:

@@ -12,7 +12,8 @@ from ..models import Account, Tenant, utcnow
 from ..rules.basket import Basket, BasketError, basket_from_order
 from ..services import deliverect, orders, redemption, wallet
 from ..services.accounts import AccountError, AccountExists
-from ..services.programs import listing
+from ..services.deliverect import CheckoutCustomer, LinkedTenant
+from ..services.programs import catalogue
 from ..services.tenants import tenant_by_api_key
 from . import webhooks
 from .context import Call, json_body, linked_request, logged, verify_signature
@@ -34,6 +35,8 @@ from .urls import webhook_urls
 from .wire import cash_check_json, customer_json, tier_json, validation_json, wallet_json
 
 PREFIX = "/webhooks/deliverect"
+# Provider webhooks find their tenant through the link; channel endpoints by API key.
+AnyTenant = LinkedTenant | Tenant
 
 
 @webhooks.post(f"{PREFIX}/registration")
@@ -109,7 +112,7 @@ def validate_wallet(call: Call) -> Response:
     context = linked_request(call)
     payload = parse(ValidateWalletRequest, context.body)
     basket = read_basket(context.body["order"])
-    account = customer_from_order(context.tenant, payload.order.customer)
+    account = customer_from_order(context.tenant, payload.order.customer, holds=False)
     applied_cash = _cash_used(payload.order.discounts)
     total = _order_total(payload.order, basket) + applied_cash
     check = wallet.check_cash(account, payload.wallet.amount, total, applied_cash > 0)
@@ -122,8 +125,8 @@ def programs(call: Call) -> Response:
     context = linked_request(call)
     payload = parse(ProgramsRequest, context.body)
     basket = read_basket(context.body["order"])
-    account = customer_from_order(context.tenant, payload.order.customer)
-    return jsonify(program_listing(call, context.tenant, account, basket, payload.sessionId))
+    account = customer_from_order(context.tenant, payload.order.customer, payload.sessionId)
+    return jsonify(program_listing(call, context.tenant, account, basket))
 
 
 @webhooks.post(f"{PREFIX}/programs/validate")
@@ -132,7 +135,7 @@ def validate_programs(call: Call) -> Response:
     context = linked_request(call)
     payload = parse(ValidateProgramsRequest, context.body)
     basket = read_basket(context.body["order"])
-    account = customer_from_order(context.tenant, payload.order.customer)
+    account = customer_from_order(context.tenant, payload.order.customer, holds=False)
     return jsonify(
         validate_and_hold(context.tenant, account, payload.programIds, basket, payload.sessionId)
     )
@@ -146,7 +149,7 @@ def orders_view(call: Call) -> Response:
         return _cancel(call, context.tenant, context.body)
     payload = parse(OrderNotification, context.body)
     basket = read_basket(context.body)
-    account = customer_from_order(context.tenant, payload.customer)
+    account = customer_from_order(context.tenant, payload.customer, holds=False)
     if account is None:
         call.notes.append("customer not found: order recorded without points")
     report = orders.OrderReport(
@@ -206,25 +209,27 @@ def tiers(call: Call) -> Response:
 
 
 def program_listing(
-    call: Call, tenant: Tenant, account: Account | None, basket: Basket, session_id: str | None
+    call: Call, tenant: AnyTenant, customer: CheckoutCustomer | None, basket: Basket
 ) -> list[dict]:
+    """The programs answer; `customer` was found with the points held by other sessions."""
     offers = redemption.programs_for(
-        tenant.id, account, None if basket.is_empty else basket, session_id, utcnow()
+        catalogue(tenant), customer, None if basket.is_empty else basket, utcnow()
     )
     for offer in offers:
         if offer.reason:
             call.notes.append(f"program {offer.reward.program_id}: {offer.reason}")
-    return [listing(offer.reward, offer.applicable) for offer in offers]
+    return [offer.reward.listed(offer.applicable) for offer in offers]
 
 
 def validate_and_hold(
-    tenant: Tenant,
-    account: Account | None,
+    tenant: AnyTenant,
+    account: CheckoutCustomer | None,
     program_ids: list[str],
     basket: Basket,
     session_id: str | None,
 ) -> list[dict]:
     results = redemption.validate_and_hold(
+        catalogue(tenant),
         tenant.id,
         account,
         program_ids,
@@ -236,16 +241,16 @@ def validate_and_hold(
     return [validation_json(result) for result in results]
 
 
-def _session(session_id: str | None, account: Account | None) -> str:
+def _session(session_id: str | None, account: CheckoutCustomer | None) -> str:
     """Holds belong to a checkout session; without one, each customer has a single session."""
     if session_id:
         return session_id
     return f"customer:{account.id}" if account else "none"
 
 
-def _cancel(call: Call, tenant: Tenant, body: dict) -> Response:
+def _cancel(call: Call, tenant: LinkedTenant, body: dict) -> Response:
     payload = parse(CancelNotification, body)
-    account = customer_from_order(tenant, payload.customer)
+    account = customer_from_order(tenant, payload.customer, holds=False)
     outcome = orders.cancel_order(
         tenant,
         orders.CancelReport(
@@ -274,7 +279,7 @@ def _order_json(order, replay: bool) -> dict:
     }
 
 
-def _customer_from_query(tenant: Tenant, query: dict[str, str]) -> Account:
+def _customer_from_query(tenant: LinkedTenant, query: dict[str, str]) -> Account:
     keys = deliverect.CustomerKeys(
         provider_id=query.get("providerId") or query.get("loyaltyProviderCustomerId"),
         email=query.get("email"),
@@ -288,7 +293,15 @@ def _customer_from_query(tenant: Tenant, query: dict[str, str]) -> Account:
     return account
 
 
-def customer_from_order(tenant: Tenant, ref: CustomerRef | None) -> Account | None:
+def customer_from_order(
+    tenant: AnyTenant,
+    ref: CustomerRef | None,
+    session_id: str | None = None,
+    *,
+    holds: bool = True,
+) -> CheckoutCustomer | None:
+    """The order's customer with the points held by other sessions than `session_id` (skip that
+    sum with holds=False when the caller reads holds again under the account lock)."""
     if ref is None:
         return None
     keys = deliverect.CustomerKeys(
@@ -296,7 +309,9 @@ def customer_from_order(tenant: Tenant, ref: CustomerRef | None) -> Account | No
         email=ref.email,
         phone=ref.phoneNumber or ref.phoeNumber,
     )
-    return None if keys.empty else deliverect.find_customer(tenant.id, keys)
+    if keys.empty:
+        return None
+    return deliverect.find_checkout_customer(tenant.id, keys, utcnow(), session_id, holds=holds)
 
 
 def read_basket(order: Any) -> Basket:

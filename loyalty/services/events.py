@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Account, AccountEvent, utcnow
-from .account_history import Page
 from .accounts import resolve_merged
+from .pagination import Page, paginate
 
 RELATION_TYPES = ("INVITED", "INVITED_BY", "FRIEND", "UNKNOWN")
 # The event written on the other account; UNKNOWN says nothing about the other side.
@@ -96,17 +96,11 @@ def _add_once(
 def timeline(
     tenant_id: int, account_id: int, page: int = 1, per_page: int = 20
 ) -> Page[AccountEvent]:
-    """The account's events, newest first, with the related account loaded when it is ours."""
-    where = (AccountEvent.tenant_id == tenant_id, AccountEvent.account_id == account_id)
-    page = max(page, 1)
-    events = list(
-        db.session.scalars(
-            select(AccountEvent)
-            .where(*where)
-            .order_by(AccountEvent.ts.desc(), AccountEvent.id.desc())
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
+    """The account's events, newest first."""
+    return paginate(
+        AccountEvent,
+        (AccountEvent.tenant_id == tenant_id, AccountEvent.account_id == account_id),
+        (AccountEvent.ts.desc(), AccountEvent.id.desc()),
+        page,
+        per_page,
     )
-    total = db.session.scalar(select(func.count()).select_from(AccountEvent).where(*where))
-    return Page(events, total, page, per_page)

@@ -22,6 +22,15 @@ class LoginThrottled(Exception):
     """Too many recent failures for this email or this address."""
 
 
+def team_members(tenant: Tenant) -> list[User]:
+    """Everyone with a login, those who can still sign in first, then by email."""
+    return list(
+        db.session.scalars(
+            select(User).where(User.tenant_id == tenant.id).order_by(User.active.desc(), User.email)
+        )
+    )
+
+
 def create_user(
     tenant: Tenant, email: str, password: str, role: str = "staff", name: str = ""
 ) -> User:

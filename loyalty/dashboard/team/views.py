@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
-from ...extensions import db
 from ...models import User
 from ...services.scoping import get_for_tenant
-from ...services.team import TeamError, create_user, set_active, set_role
+from ...services.team import TeamError, create_user, set_active, set_role, team_members
 from ..access import current_tenant, owner_required
 from ..auth.forms import EmptyForm
 from . import bp
@@ -17,14 +15,10 @@ from .forms import MemberForm, RoleForm
 
 
 def _page(form: MemberForm, status: int = 200):
-    tenant = current_tenant()
-    members = db.session.scalars(
-        select(User).where(User.tenant_id == tenant.id).order_by(User.active.desc(), User.email)
-    )
     return render_template(
         "team/index.html",
         form=form,
-        members=list(members),
+        members=team_members(current_tenant()),
         role_form=RoleForm,
         button_form=EmptyForm(),
     ), status

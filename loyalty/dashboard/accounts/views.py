@@ -47,6 +47,7 @@ from ...services.search import (
 )
 from ..access import current_tenant, owner_required
 from ..auth.forms import EmptyForm
+from ..storable import refuse_unstorable_text
 from . import bp
 from .forms import RELATION_LABELS, AdjustForm, MergeForm, ProfileForm, RelationForm, TagsForm
 
@@ -74,12 +75,7 @@ def _wants_rows_only() -> bool:
     )
 
 
-@bp.before_request
-def refuse_unstorable_text():
-    """PostgreSQL cannot store NUL characters: refuse them up front instead of failing mid-write."""
-    for value in (*request.args.values(), *request.form.values()):
-        if "\x00" in value:
-            abort(400, "The text sent contains a NUL character, which cannot be stored.")
+bp.before_request(refuse_unstorable_text)
 
 
 @bp.route("/")
@@ -87,8 +83,7 @@ def refuse_unstorable_text():
 def index():
     tenant = current_tenant()
     criteria, errors = parse_criteria(request.args)
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    page = _page_arg("page", limit=100_000)
     # The address to show, share and bookmark: only what was asked for, in a stable order.
     args = criteria.to_args() | ({"page": str(page)} if page > 1 else {})
     canonical = url_for("accounts.index") + (f"?{urlencode(args)}" if args else "")
@@ -208,9 +203,10 @@ def _page(account: Account, status: int = 200, **forms):
     return render_template("accounts/show.html", **context), status
 
 
-def _page_arg(name: str) -> int:
+def _page_arg(name: str, limit: int = 1_000_000) -> int:
+    """The page asked for in the query; a missing, malformed or absurd number reads as page 1."""
     value = request.args.get(name, "1")
-    return int(value) if value.isdigit() and 0 < int(value) < 1_000_000 else 1
+    return int(value) if value.isdigit() and 0 < int(value) < limit else 1
 
 
 @bp.route("/<int:account_id>/<any(ledger, orders, events):section>")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ...models import Segment
@@ -21,6 +21,7 @@ from ...services.segments import (
 )
 from ..access import current_tenant, owner_required
 from ..auth.forms import EmptyForm
+from ..storable import refuse_unstorable_text
 from . import bp
 
 FILTER_LABELS = {
@@ -55,12 +56,7 @@ def describe(criteria: SearchCriteria, tier_names: dict[int, str]) -> list[str]:
     return words
 
 
-@bp.before_request
-def refuse_unstorable_text():
-    """PostgreSQL cannot store NUL characters: refuse them up front instead of failing mid-write."""
-    for value in (*request.args.values(), *request.form.values()):
-        if "\x00" in value:
-            abort(400, "The text sent contains a NUL character, which cannot be stored.")
+bp.before_request(refuse_unstorable_text)
 
 
 @bp.route("/")

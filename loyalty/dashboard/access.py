@@ -1,9 +1,10 @@
 """Who may do what in the dashboard: login for everything, the owner role for configuration."""
+
 from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort
+from flask import abort, request
 from flask_login import current_user, login_required
 
 from ..models import Tenant
@@ -25,3 +26,9 @@ def owner_required(view):
 
     wrapped.owner_only = True  # the navigation hides such pages from staff
     return wrapped
+
+
+def require_owner_to_save() -> None:
+    """Staff may open an edit page to read it; only owners may save it."""
+    if request.method != "GET" and not current_user.is_owner:
+        abort(403)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ...models import Reward, Tenant, utcnow
@@ -19,7 +19,7 @@ from ...services.rewards import (
     update_reward,
 )
 from ...services.scoping import get_for_tenant
-from ..access import current_tenant, owner_required
+from ..access import current_tenant, owner_required, require_owner_to_save
 from ..auth.forms import EmptyForm
 from . import bp
 from .forms import TYPE_LABELS, RewardForm
@@ -75,10 +75,9 @@ def create():
 def edit(reward_id: int):
     tenant = current_tenant()
     reward = get_for_tenant(Reward, reward_id, tenant.id)
+    require_owner_to_save()
     if request.method == "GET":
         form = _form(tenant, data=RewardForm.initial_data(reward, tenant.decimal_digits))
-    elif not current_user.is_owner:
-        abort(403)
     else:
         form = _form(tenant)
     status = 200
@@ -115,20 +114,23 @@ def fields():
 @bp.route("/<int:reward_id>/archive", methods=["POST"])
 @owner_required
 def archive(reward_id: int):
-    tenant = current_tenant()
-    reward = get_for_tenant(Reward, reward_id, tenant.id)
-    if EmptyForm().validate_on_submit():
-        archive_reward(tenant, reward)
-        flash(f"Reward “{reward.title}” archived: customers no longer see it.", "success")
-    return redirect(url_for("rewards.index"), 303)
+    return _set_archived(reward_id, True)
 
 
 @bp.route("/<int:reward_id>/restore", methods=["POST"])
 @owner_required
 def restore(reward_id: int):
+    return _set_archived(reward_id, False)
+
+
+def _set_archived(reward_id: int, archived: bool):
     tenant = current_tenant()
     reward = get_for_tenant(Reward, reward_id, tenant.id)
     if EmptyForm().validate_on_submit():
-        restore_reward(tenant, reward)
-        flash(f"Reward “{reward.title}” restored: customers can see it again.", "success")
+        if archived:
+            archive_reward(tenant, reward)
+            flash(f"Reward “{reward.title}” archived: customers no longer see it.", "success")
+        else:
+            restore_reward(tenant, reward)
+            flash(f"Reward “{reward.title}” restored: customers can see it again.", "success")
     return redirect(url_for("rewards.index"), 303)

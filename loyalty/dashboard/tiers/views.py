@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ...models import Tier
 from ...services.scoping import get_for_tenant
 from ...services.tiers import TierError, create_tier, delete_tier, tiers_lowest_first, update_tier
-from ..access import current_tenant, owner_required
+from ..access import current_tenant, owner_required, require_owner_to_save
 from ..auth.forms import EmptyForm
 from . import bp
 from .forms import TierForm
@@ -49,12 +49,8 @@ def create():
 def edit(tier_id: int):
     tenant = current_tenant()
     tier = get_for_tenant(Tier, tier_id, tenant.id)
-    if request.method == "GET":
-        form = TierForm(data=TierForm.initial_data(tier))
-    elif not current_user.is_owner:
-        abort(403)
-    else:
-        form = TierForm()
+    require_owner_to_save()
+    form = TierForm(data=TierForm.initial_data(tier)) if request.method == "GET" else TierForm()
     status = 200
     if request.method == "POST":
         details = form.details() if form.validate_on_submit() else None

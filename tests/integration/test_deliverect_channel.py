@@ -6,27 +6,9 @@ from loyalty.extensions import db
 from loyalty.models import Hold
 from loyalty.services.deliverect import NewCustomer, create_customer
 from tests.support.deliverect import add_reward, give_points
+from tests.support.seeds import SEED_004_ORDER
 
-SEED_004_BASKET = {
-    "order": {
-        "items": [
-            {
-                "_id": "620d19e940411b30c49b1005",
-                "plu": "BEEF-02",
-                "name": "Beef Opor",
-                "price": 1100,
-                "quantity": 1,
-                "deliveryTax": 9000,
-                "productType": 1,
-            }
-        ],
-        "payment": {"type": 3, "amount": 1100},
-        "customer": {"email": "customer@loyalty.com", "phoneNumber": "+31201234567"},
-        "subTotal": 1100,
-        "orderType": 1,
-        "decimalDigits": 2,
-    }
-}
+SEED_004_BASKET = {"order": SEED_004_ORDER}
 SEED_004_CUSTOMER_ONLY = {
     "order": {
         "customer": {"email": "customer@loyalty.com", "phoneNumber": "+31201234567"},

@@ -14,56 +14,8 @@ from tests.support.deliverect import (
     give_points,
     item,
 )
+from tests.support.seeds import SEED_001_ORDER, SEED_003_BURGER_ORDER
 
-SEED_001 = {
-    "order": {
-        "account": "6403c0b9ea6956b6f6970c5b",
-        "location": "6403c0baea6956b6f6970c5c",
-        "channelLinkId": "6403c0baea6956b6f6970c5c",
-        "orderType": 3,
-        "customer": {
-            "email": "loyalty@customer.com",
-            "phoneNumber": "+31201234567",
-            "name": "John Doe",
-        },
-        "items": [
-            {
-                "plu": "CMB-02",
-                "name": "Vegetarian Rames",
-                "price": 1700,
-                "quantity": 1,
-                "subItems": [
-                    {
-                        "plu": "VEG-01",
-                        "name": "Vegetables Sayur Lodeh",
-                        "price": 0,
-                        "quantity": 1,
-                        "subItems": [],
-                    },
-                    {
-                        "plu": "VEG-02",
-                        "name": "Vegetables Mix Tumisan",
-                        "price": 0,
-                        "quantity": 1,
-                        "subItems": [],
-                    },
-                ],
-            }
-        ],
-        "discounts": [
-            {
-                "name": "Amount discount",
-                "programId": "1234",
-                "type": "discount_amount",
-                "amount": 100,
-            }
-        ],
-        "subTotal": 1700,
-        "discountTotal": -100,
-        "paymentAmount": 1600,
-        "decimalDigits": 2,
-    }
-}
 LEGACY_AND_CURRENT = {
     "programId",
     "title",
@@ -110,7 +62,8 @@ def rewards(tenant):
 
 def test_seed_001_lists_programs_for_the_basket(client, tenant, customer, rewards):
     Deliverect(client, tenant, account_id="6403c0b9ea6956b6f6970c5b").register()
-    response = Deliverect(client, tenant, account_id="x").post("/programs", SEED_001)
+    seed_001 = {"order": SEED_001_ORDER}
+    response = Deliverect(client, tenant, account_id="x").post("/programs", seed_001)
     assert response.status_code == 200, response.get_json()
     programs = response.get_json()
     assert [p["programId"] for p in programs] == ["1", "2", "3", "4", "5"]
@@ -156,19 +109,7 @@ def test_seed_003_case_2_basket_decides_applicability(deliverect, customer, rewa
         "sessionId": "mysessionId123",
         "order": {
             "customer": {"loyaltyProviderCustomerId": customer.external_id},
-            "orderType": 2,
-            "items": [
-                {
-                    "plu": "P-TE-zxb3-2",
-                    "name": "Burger",
-                    "price": 10000,
-                    "quantity": 1,
-                    "subItems": [],
-                    "productType": 1,
-                }
-            ],
-            "payment": {"amount": 10000},
-            "discounts": [],
+            **SEED_003_BURGER_ORDER,
         },
     }
     programs = deliverect.post("/programs", body, with_ids=True).get_json()

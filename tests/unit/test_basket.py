@@ -7,52 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from loyalty.rules.basket import Basket, BasketError, BasketItem, basket_from_order
-
-SEED_001_ORDER = {
-    "account": "6403c0b9ea6956b6f6970c5b",
-    "location": "6403c0baea6956b6f6970c5c",
-    "channelLinkId": "6403c0baea6956b6f6970c5c",
-    "orderType": 3,
-    "customer": {"email": "loyalty@customer.com", "phoneNumber": "+31201234567", "name": "John"},
-    "items": [
-        {
-            "plu": "CMB-02",
-            "name": "Vegetarian Rames",
-            "price": 1700,
-            "quantity": 1,
-            "subItems": [
-                {"plu": "VEG-01", "name": "Sayur Lodeh", "price": 0, "quantity": 1, "subItems": []},
-                {"plu": "VEG-02", "name": "Mix Tumisan", "price": 0, "quantity": 1, "subItems": []},
-            ],
-        }
-    ],
-    "discounts": [
-        {"name": "Amount discount", "programId": "1234", "type": "discount_amount", "amount": 100}
-    ],
-    "subTotal": 1700,
-    "discountTotal": -100,
-    "paymentAmount": 1600,
-    "decimalDigits": 2,
-}
-
-SEED_004_ORDER = {
-    "items": [
-        {
-            "_id": "620d19e940411b30c49b1005",
-            "plu": "BEEF-02",
-            "name": "Beef Opor",
-            "price": 1100,
-            "quantity": 1,
-            "deliveryTax": 9000,
-            "productType": 1,
-        }
-    ],
-    "payment": {"type": 3, "amount": 1100},
-    "customer": {"email": "customer@loyalty.com", "phoneNumber": "+31201234567"},
-    "subTotal": 1100,
-    "orderType": 1,
-    "decimalDigits": 2,
-}
+from tests.support.seeds import SEED_001_ORDER, SEED_004_ORDER
 
 
 def line(price: int, quantity: int = 1, sub_items: list | None = None, plu: str = "P") -> dict:

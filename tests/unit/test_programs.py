@@ -24,7 +24,7 @@ from loyalty.rules.programs import (
     points_to_hold,
     validate_programs,
 )
-from tests.unit.test_basket import SEED_001_ORDER, SEED_004_ORDER
+from tests.support.seeds import SEED_001_ORDER, SEED_003_BURGER_ORDER, SEED_004_ORDER
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 RICH = Customer(points_available=1_000_000, tier_rank=None)
@@ -726,23 +726,7 @@ def test_seed_003_case_1_lists_the_two_dollar_program_for_a_customer_with_points
 
 def test_seed_003_case_2_burger_basket_gets_two_dollars_off():
     two_off = program("discount_amount", 200, program_id="1", cost=10, min_order_value=1000)
-    burger = basket_from_order(
-        {
-            "orderType": 2,
-            "items": [
-                {
-                    "plu": "P-TE-zxb3-2",
-                    "name": "Burger",
-                    "price": 10000,
-                    "quantity": 1,
-                    "subItems": [],
-                    "productType": 1,
-                }
-            ],
-            "payment": {"amount": 10000},
-            "discounts": [],
-        }
-    )
+    burger = basket_from_order(SEED_003_BURGER_ORDER)
 
     [result] = validate_programs([two_off], Customer(10, None), burger, NOW)
 

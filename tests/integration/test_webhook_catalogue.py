@@ -36,14 +36,7 @@ from loyalty.services.rewards import (
     update_reward,
 )
 from loyalty.services.tiers import TierDetails, create_tier, delete_tier, update_tier
-from tests.support.deliverect import Deliverect, basket_order, give_points, item
-
-
-@pytest.fixture()
-def deliverect(client, tenant):
-    channel = Deliverect(client, tenant)
-    channel.register()
-    return channel
+from tests.support.deliverect import basket_order, give_points, item
 
 
 @pytest.fixture()

@@ -6,7 +6,8 @@ import pytest
 
 from loyalty.extensions import db
 from loyalty.models import Account, utcnow
-from tests.support.deliverect import Deliverect, add_tier, give_cash, give_points
+from loyalty.simulator import PROFILE_KEYS
+from tests.support.deliverect import add_tier, give_cash, give_points
 
 NEW_CUSTOMER = {
     "firstName": "John",
@@ -15,25 +16,6 @@ NEW_CUSTOMER = {
     "phoneNumber": "+32 470 12 34 56",
     "dateOfBirth": "1970-01-01T00:00:00+00:00",
 }
-PROFILE_KEYS = {
-    "providerId",
-    "firstName",
-    "lastName",
-    "email",
-    "phoneNumber",
-    "dateOfBirth",
-    "status",
-    "acceptedTCAt",
-    "lifetimePointsBalance",
-    "tier",
-}
-
-
-@pytest.fixture()
-def deliverect(client, tenant):
-    channel = Deliverect(client, tenant)
-    channel.register()
-    return channel
 
 
 @pytest.fixture()

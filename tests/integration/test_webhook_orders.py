@@ -7,7 +7,6 @@ from loyalty.models import Account, Hold, LedgerEntry, Order
 from loyalty.services.deliverect import NewCustomer, create_customer
 from loyalty.services.ledger import ledger_sum
 from tests.support.deliverect import (
-    Deliverect,
     add_reward,
     add_tier,
     basket_order,
@@ -15,13 +14,6 @@ from tests.support.deliverect import (
     give_points,
     item,
 )
-
-
-@pytest.fixture()
-def deliverect(client, tenant):
-    channel = Deliverect(client, tenant)
-    channel.register()
-    return channel
 
 
 @pytest.fixture()

@@ -33,13 +33,6 @@ LEGACY_AND_CURRENT = {
 
 
 @pytest.fixture()
-def deliverect(client, tenant):
-    channel = Deliverect(client, tenant)
-    channel.register()
-    return channel
-
-
-@pytest.fixture()
 def customer(tenant):
     account = create_customer(
         tenant.id,

@@ -12,13 +12,6 @@ from tests.support.deliverect import Deliverect
 CREATE = {"firstName": "Ann", "email": "ann@x.com"}
 
 
-@pytest.fixture()
-def deliverect(client, tenant):
-    channel = Deliverect(client, tenant)
-    channel.register()
-    return channel
-
-
 def test_correct_signature_is_accepted(deliverect):
     assert deliverect.post("/customer", CREATE, with_ids=True).status_code == 200
 

@@ -487,26 +487,26 @@ def parse_wrk_output(text: str) -> WrkResult:
     )
     if result_line is None:
         raise RuntimeError(f"wrk printed no BENCH_RESULT line:\n{text}")
-    data = json.loads(result_line.removeprefix("BENCH_RESULT "))
+    result = json.loads(result_line.removeprefix("BENCH_RESULT "))
     samples = [
         line.removeprefix("BENCH_SAMPLE ")
         for line in text.splitlines()
         if line.startswith("BENCH_SAMPLE ")
     ]
-    seconds = data["duration_us"] / 1e6
-    latency = data["latency_us"]
+    seconds = result["duration_us"] / 1e6
+    latency = result["latency_us"]
     return WrkResult(
-        requests=data["requests"],
+        requests=result["requests"],
         duration_s=round(seconds, 3),
-        requests_per_s=round(data["requests"] / seconds, 1) if seconds else 0.0,
+        requests_per_s=round(result["requests"] / seconds, 1) if seconds else 0.0,
         p50_ms=latency["p50"] / 1000,
         p90_ms=latency["p90"] / 1000,
         p99_ms=latency["p99"] / 1000,
         max_ms=latency["max"] / 1000,
         mean_ms=round(latency["mean"] / 1000, 3),
-        non2xx=data["non2xx"],
-        socket_errors=data["errors"],
-        repeats=data["repeats"],
+        non2xx=result["non2xx"],
+        socket_errors=result["errors"],
+        repeats=result["repeats"],
         samples=samples,
     )
 

@@ -114,17 +114,21 @@ class Simulator:
     ) -> Exchange:
         if query:
             url = f"{url}?{urlencode(query)}"
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+        body_bytes = (
+            raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+        )
         headers = {"Accept": "application/json", "User-Agent": "Deliverect/loyalty-simulator"}
         if method != "GET":
             headers["Content-Type"] = "application/json"
         if signed:
-            headers[HEADER] = sign(self.secret, data)
+            headers[HEADER] = sign(self.secret, body_bytes)
         shown = body if raw is None else raw.decode(errors="replace")
         exchange = Exchange(step, method, url, shown)
         self.exchanges.append(exchange)
         try:
-            status, payload = self.send(method, url, data if method != "GET" else None, headers)
+            status, payload = self.send(
+                method, url, body_bytes if method != "GET" else None, headers
+            )
         except OSError as error:
             exchange.problems.append(f"could not reach the server: {error}")
             raise Abort() from None

@@ -42,14 +42,14 @@ class Deliverect:
     ):
         if with_ids and isinstance(body, dict):
             body = {**self.ids, **body}
-        data = raw if raw is not None else json.dumps(body).encode()
+        body_bytes = raw if raw is not None else json.dumps(body).encode()
         all_headers = {"Content-Type": "application/json", "User-Agent": "Deliverect/test"}
         key = self.secret if secret == "default" else secret
         if key is not None:
-            all_headers[HEADER] = sign(key, data)
+            all_headers[HEADER] = sign(key, body_bytes)
         all_headers.update(headers or {})
         url = path if path.startswith("/loyalty/") else BASE + path
-        return self.client.post(url, data=data, headers=all_headers)
+        return self.client.post(url, data=body_bytes, headers=all_headers)
 
     def get(self, path: str, *, secret: str | None = "default", **query):
         params = {**self.ids, **query}

@@ -138,7 +138,7 @@ def test_an_adjustment_without_a_form_token_is_refused(staff_client, zoe):
 
 def test_the_profile_is_editable_and_identifiers_stay_unique(staff_client, tenant, zoe):
     customer(tenant, external_id="mario", email="mario@example.com")
-    data = {
+    profile = {
         "first_name": "Zoe",
         "last_name": "Rossi-Bianchi",
         "email": "ZOE@new.example",
@@ -147,7 +147,7 @@ def test_the_profile_is_editable_and_identifiers_stay_unique(staff_client, tenan
         "birthdate": "1990-05-03",
         "sex": "FEMALE",
     }
-    assert staff_client.post(f"/accounts/{zoe.id}/profile", data=data).status_code == 303
+    assert staff_client.post(f"/accounts/{zoe.id}/profile", data=profile).status_code == 303
     account = db.session.get(Account, zoe.id)
     db.session.refresh(account)
     assert (account.email, account.phone, account.last_name_key, account.marketing_consent) == (
@@ -157,12 +157,12 @@ def test_the_profile_is_editable_and_identifiers_stay_unique(staff_client, tenan
         False,
     )
     clash = staff_client.post(
-        f"/accounts/{zoe.id}/profile", data={**data, "email": "mario@example.com"}
+        f"/accounts/{zoe.id}/profile", data={**profile, "email": "mario@example.com"}
     )
     assert clash.status_code == 422 and "Another account already has this email." in clash.get_data(
         as_text=True
     )
-    bad = staff_client.post(f"/accounts/{zoe.id}/profile", data={**data, "phone": "call me"})
+    bad = staff_client.post(f"/accounts/{zoe.id}/profile", data={**profile, "phone": "call me"})
     assert bad.status_code == 422 and "not a phone number" in bad.get_data(as_text=True)
 
 

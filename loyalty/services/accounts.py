@@ -167,24 +167,41 @@ def find_account(tenant_id: int, identifier: str) -> Account | None:
     return resolve_merged(account)
 
 
-def identifier_match(identifier: str | None) -> ColumnElement[bool] | None:
-    """The condition `find_account` looks up (account id, card, email or phone); None if blank."""
+@dataclass(frozen=True)
+class IdentifierKeys:
+    """What a typed identifier can match: account id or card as typed, email, phone."""
+
+    text: str
+    email: str | None
+    phone: str | None
+
+
+def identifier_keys(identifier: str | None) -> IdentifierKeys | None:
+    """The values `find_account` compares for `identifier`, normalised; None if blank."""
     identifier = (identifier or "").strip()
     if not identifier:
         return None
-    candidates = [Account.external_id == identifier, Account.card == identifier]
     try:
         email = normalise_email(identifier) if "@" in identifier else None
     except IdentityError:
         email = None
-    if email:
-        candidates.append(Account.email == email)
     try:
         phone = normalise_phone(identifier)
     except IdentityError:
         phone = None
-    if phone:
-        candidates.append(Account.phone == phone)
+    return IdentifierKeys(identifier, email or None, phone or None)
+
+
+def identifier_match(identifier: str | None) -> ColumnElement[bool] | None:
+    """The condition `find_account` looks up (account id, card, email or phone); None if blank."""
+    keys = identifier_keys(identifier)
+    if keys is None:
+        return None
+    candidates = [Account.external_id == keys.text, Account.card == keys.text]
+    if keys.email:
+        candidates.append(Account.email == keys.email)
+    if keys.phone:
+        candidates.append(Account.phone == keys.phone)
     return or_(*candidates)
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import Select, and_, bindparam, func, literal_column, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -17,7 +18,7 @@ from .accounts import (
     add_account,
     find_account,
     find_conflict,
-    identifier_match,
+    identifier_keys,
     normalised,
     resolve_merged,
 )
@@ -74,32 +75,42 @@ class LinkedTenant:
     created_at: datetime
 
 
-_LINKED_TENANT_COLUMNS = (
-    Tenant.id,
-    Tenant.webhook_secret,
-    Tenant.points_per_unit,
-    Tenant.points_validity_days,
-    Tenant.catalog_version,
-    Tenant.created_at,
-)
-
-
 def tenant_for_link(account_id: str | None, profile_id: str | None) -> LinkedTenant | None:
     """The tenant a webhook is for. Some payloads (seed 001) carry only the account id: it is
     enough when all of that account's profiles belong to one tenant."""
     if not account_id and not profile_id:
         return None
-    links = select(DeliverectLink.tenant_id)
-    if account_id:
-        links = links.where(DeliverectLink.deliverect_account_id == account_id)
-    if profile_id:
-        links = links.where(DeliverectLink.loyalty_profile_id == profile_id)
     rows = db.session.execute(
-        select(*_LINKED_TENANT_COLUMNS).where(Tenant.id.in_(links)).limit(2)
+        _tenant_query(bool(account_id), bool(profile_id)),
+        {"account_id": account_id, "profile_id": profile_id},
     ).all()
     if len(rows) != 1:  # unknown, or the account's profiles belong to several tenants
         return None
     return LinkedTenant(*rows[0])
+
+
+@cache
+def _tenant_query(by_account: bool, by_profile: bool) -> Select:
+    """Built once per shape (Core, bound parameters): the tenant with its link, one statement."""
+    link = DeliverectLink.__table__.c
+    tenant = Tenant.__table__.c
+    links = select(link.tenant_id)
+    if by_account:
+        links = links.where(link.deliverect_account_id == bindparam("account_id"))
+    if by_profile:
+        links = links.where(link.loyalty_profile_id == bindparam("profile_id"))
+    return (
+        select(
+            tenant.id,
+            tenant.webhook_secret,
+            tenant.points_per_unit,
+            tenant.points_validity_days,
+            tenant.catalog_version,
+            tenant.created_at,
+        )
+        .where(tenant.id.in_(links))
+        .limit(2)
+    )
 
 
 def links_for_tenant(tenant_id: int) -> list[DeliverectLink]:
@@ -161,45 +172,82 @@ def find_checkout_customer(
     """`find_customer` (same keys, same order, merged accounts resolved, erased ones skipped)
     without loading the whole profile, and with the points other baskets hold (0 when `holds`
     is off: for callers that read the holds again under the account lock)."""
-    if holds:
-        held = (
-            select(func.coalesce(func.sum(Hold.points), 0))
-            .where(Hold.account_id == Account.id, Hold.status == "held", Hold.expires_at > now)
-            .correlate(Account)
-        )
-        if session_id is not None:
-            held = held.where(Hold.session_id != session_id)
-        held_column = held.scalar_subquery()
-    else:
-        held_column = literal(0)
-    columns = (
-        Account.id,
-        Account.tenant_id,
-        Account.points_balance,
-        Account.cash_balance,
-        Account.lifetime_points,
-        held_column,
-        Account.merged_into_id,
-        Account.erased_at,
-    )
+    held = "none" if not holds else "all" if session_id is None else "others"
     for identifier in (keys.provider_id, keys.email, keys.phone):
-        match = identifier_match(identifier)
-        if match is None:
+        found = identifier_keys(identifier)
+        if found is None:
             continue
+        params = {
+            "tenant_id": tenant_id,
+            "text": found.text,
+            "email": found.email,
+            "phone": found.phone,
+            "now": now,
+            "session_id": session_id,
+        }
         row = db.session.execute(
-            select(*columns).where(Account.tenant_id == tenant_id, match).limit(1)
+            _checkout_query(bool(found.email), bool(found.phone), held), params
         ).first()
         if row is not None and row.merged_into_id is not None:
             # Rare: an old id of a merged account. Follow it as find_account does.
             survivor = resolve_merged(db.session.get(Account, row.id))
             row = (
-                db.session.execute(select(*columns).where(Account.id == survivor.id)).first()
+                db.session.execute(
+                    _checkout_query(False, False, held, by_id=True),
+                    {**params, "account_id": survivor.id},
+                ).first()
                 if survivor is not None
                 else None
             )
         if row is not None and row.erased_at is None:
             return CheckoutCustomer(*row[:6])
     return None
+
+
+@cache
+def _checkout_query(with_email: bool, with_phone: bool, held: str, by_id: bool = False) -> Select:
+    """Built once per shape (Core, bound parameters): the hot path only binds values.
+
+    `held`: "none" (0), "all" live holds, or "others" than :session_id's.
+    """
+    account = Account.__table__.c
+    if held == "none":
+        points_held = literal_column("0")
+    else:
+        hold = Hold.__table__.c
+        query = select(func.coalesce(func.sum(hold.points), 0)).where(
+            hold.account_id == account.id,
+            hold.status == "held",
+            hold.expires_at > bindparam("now"),
+        )
+        if held == "others":
+            query = query.where(hold.session_id != bindparam("session_id"))
+        points_held = query.scalar_subquery()
+    if by_id:
+        match = and_(
+            account.tenant_id == bindparam("tenant_id"), account.id == bindparam("account_id")
+        )
+    else:
+        candidates = [account.external_id == bindparam("text"), account.card == bindparam("text")]
+        if with_email:
+            candidates.append(account.email == bindparam("email"))
+        if with_phone:
+            candidates.append(account.phone == bindparam("phone"))
+        match = and_(account.tenant_id == bindparam("tenant_id"), or_(*candidates))
+    return (
+        select(
+            account.id,
+            account.tenant_id,
+            account.points_balance,
+            account.cash_balance,
+            account.lifetime_points,
+            points_held.label("points_held"),
+            account.merged_into_id,
+            account.erased_at,
+        )
+        .where(match)
+        .limit(1)
+    )
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The only writer of ledger entries and cached balances. Callers own the transaction.
 
-Concurrency: `lock_account` bumps the account row first, which takes the row lock on PostgreSQL
-and the write lock on SQLite, so every read after it (balance, holds, idempotency key) sees the
-latest committed state and no other writer can interleave until commit.
+Concurrency: `lock_account` comes first, which takes the row lock on PostgreSQL (FOR NO KEY
+UPDATE) and the write lock on SQLite, so every read after it (balance, holds, idempotency key)
+sees the latest committed state and no other writer can interleave until commit.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm.util import identity_key
 
 from ..extensions import db
@@ -60,16 +60,32 @@ class LedgerConflict(RuntimeError):
 def lock_account(account_id: int) -> Balances | None:
     """Take the account lock; returns the balances as of the lock (None: no such account).
 
-    Same statement, no extra round trip: the UPDATE that locks returns the fresh balances.
+    PostgreSQL: SELECT ... FOR NO KEY UPDATE, a row lock that writes nothing (an UPDATE would
+    write a new row version and an entry in each of the accounts indexes on every call); after
+    waiting for another holder it returns the row as that holder committed it. SQLite has no
+    row locks: bumping lock_version takes the database write lock. Either way the balances
+    come back from the locking statement itself, no extra round trip.
     """
-    row = db.session.execute(
-        update(Account)
-        .where(Account.id == account_id)
-        .values(lock_version=Account.lock_version + 1)
-        .returning(Account.points_balance, Account.cash_balance, Account.lifetime_points)
-        .execution_options(synchronize_session=False)
-    ).first()
+    if db.session.get_bind().dialect.name == "postgresql":
+        statement = _LOCK_FOR_UPDATE
+    else:
+        statement = _LOCK_BY_WRITE
+    row = db.session.execute(statement, {"account_id": account_id}).first()
     return Balances(*row) if row is not None else None
+
+
+_accounts = Account.__table__.c
+_LOCK_FOR_UPDATE = (
+    select(_accounts.points_balance, _accounts.cash_balance, _accounts.lifetime_points)
+    .where(_accounts.id == bindparam("account_id"))
+    .with_for_update(key_share=True)
+)
+_LOCK_BY_WRITE = (
+    update(Account.__table__)
+    .where(_accounts.id == bindparam("account_id"))
+    .values(lock_version=_accounts.lock_version + 1)
+    .returning(_accounts.points_balance, _accounts.cash_balance, _accounts.lifetime_points)
+)
 
 
 def find_entry(tenant_id: int, key: str) -> LedgerEntry | None:
@@ -180,16 +196,15 @@ def post_new(
         values.update(points_balance=points, cash_balance=cash, lifetime_points=lifetime)
     if values:
         updated = db.session.execute(
-            update(Account)
+            update(Account.__table__)
             .where(
-                Account.id == account_id,
-                Account.tenant_id == tenant_id,
-                Account.points_balance == balances.points,
-                Account.cash_balance == balances.cash,
-                Account.lifetime_points == balances.lifetime_points,
+                _accounts.id == account_id,
+                _accounts.tenant_id == tenant_id,
+                _accounts.points_balance == balances.points,
+                _accounts.cash_balance == balances.cash,
+                _accounts.lifetime_points == balances.lifetime_points,
             )
             .values(**values)
-            .execution_options(synchronize_session=False)
         ).rowcount
         if updated != 1:
             raise LedgerConflict(f"account {account_id} changed without holding its lock")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -100,47 +100,44 @@ def record_order(tenant: OrderTenant, report: OrderReport, now: datetime) -> Ord
 def _record_order(tenant: OrderTenant, report: OrderReport, now: datetime) -> OrderOutcome:
     balances = begin_locked(report.account_id) if report.account_id is not None else None
     account_id = report.account_id if balances is not None else None
-    existing = _order(tenant.id, report.external_id)
-    if existing is not None:
-        if existing.status != "cancel_pending":
-            answer = facts(existing)
-            db.session.rollback()
-            return OrderOutcome(answer, replay=True)
-        # The cancel came first: keep the order's facts, spend and earn nothing.
-        _describe(existing, report, now)
-        existing.account_id = existing.account_id or account_id
-        existing.status = "cancelled"
-        if account_id is not None and report.session_id:
-            _release_session(account_id, report.session_id, now)
-        answer = facts(existing)
-        db.session.commit()
-        return OrderOutcome(answer, replay=False)
+    if db.session.execute(_ORDER_EXISTS, _order_key(tenant.id, report.external_id)).first():
+        return _known_order(tenant, report, account_id, now)
 
-    order = Order(tenant_id=tenant.id, external_id=report.external_id, status="placed")
-    _describe(order, report, now)
-    order.account_id = account_id
+    values = {
+        **_description(report, now),
+        "tenant_id": tenant.id,
+        "external_id": report.external_id,
+        "account_id": account_id,
+        "status": "placed",
+        "points_earned": 0,
+        "points_spent": 0,
+        "cash_spent": 0,
+        "shortfall_points": 0,
+        "created_at": now,
+    }
     if account_id is None:
-        db.session.add(order)
-        db.session.flush()  # IntegrityError here = a concurrent copy of this order won the insert
-        answer = facts(order)
+        # IntegrityError here = a concurrent copy of this order won the insert.
+        db.session.execute(_INSERT_ORDER, values)
         db.session.commit()
-        return OrderOutcome(answer, replay=False)
+        return OrderOutcome(_facts_of(values), replay=False)
 
     # Everything is decided from what was read under the lock, then written in a few
     # statements: the order with its totals, all its ledger entries, the account, the holds.
     plan = _plan(tenant, account_id, balances, report, now)
-    order.points_spent = sum(redemption.taken for redemption in plan.redemptions)
-    order.shortfall_points = plan.shortfall
-    order.cash_spent = plan.cash
-    order.points_earned = plan.earned
-    db.session.add(order)
-    db.session.flush()  # IntegrityError here = a concurrent copy of this order won the insert
+    values.update(
+        points_spent=sum(redemption.taken for redemption in plan.redemptions),
+        shortfall_points=plan.shortfall,
+        cash_spent=plan.cash,
+        points_earned=plan.earned,
+    )
+    # IntegrityError here = a concurrent copy of this order won the insert.
+    order_id = db.session.execute(_INSERT_ORDER, values).scalar_one()
     # Every key names this order, inserted just now under the account lock: none can exist yet.
     post_new(
         tenant.id,
         account_id,
         balances,
-        _postings(order, plan),
+        _postings(order_id, report.external_id, plan),
         also={"last_order_at": now},
     )
     committed = [redemption.hold_id for redemption in plan.redemptions if redemption.hold_id]
@@ -148,28 +145,73 @@ def _record_order(tenant: OrderTenant, report: OrderReport, now: datetime) -> Or
         db.session.execute(
             update(Hold)
             .where(Hold.id.in_(committed))
-            .values(status="committed", order_id=order.id, closed_at=now)
+            .values(status="committed", order_id=order_id, closed_at=now)
             .execution_options(synchronize_session=False)
         )
     if report.session_id:
         _release_session(account_id, report.session_id, now)
-    answer = facts(order)
+    db.session.commit()
+    return OrderOutcome(_facts_of(values), replay=False)
+
+
+def _known_order(
+    tenant: OrderTenant, report: OrderReport, account_id: int | None, now: datetime
+) -> OrderOutcome:
+    """A replay (nothing changes), or the order of a cancel that came first."""
+    existing = _order(tenant.id, report.external_id)
+    if existing.status != "cancel_pending":
+        answer = facts(existing)
+        db.session.rollback()
+        return OrderOutcome(answer, replay=True)
+    # The cancel came first: keep the order's facts, spend and earn nothing.
+    for name, value in _description(report, now).items():
+        setattr(existing, name, value)
+    existing.account_id = existing.account_id or account_id
+    existing.status = "cancelled"
+    if account_id is not None and report.session_id:
+        _release_session(account_id, report.session_id, now)
+    answer = facts(existing)
     db.session.commit()
     return OrderOutcome(answer, replay=False)
 
 
-def _describe(order: Order, report: OrderReport, now: datetime) -> None:
-    order.channel_order_display_id = report.channel_order_display_id
-    order.location_id = report.location_id
-    order.channel_link_id = report.channel_link_id
-    order.order_type = report.order_type
-    order.decimal_digits = report.decimal_digits
-    order.sub_total = report.sub_total
-    order.discount_total = report.discount_total
-    order.payment_amount = report.payment_amount
-    order.tip = report.tip
-    order.ordered_at = report.ordered_at or now
-    order.payload = report.payload
+_orders = Order.__table__.c
+_ORDER_EXISTS = select(_orders.id).where(
+    _orders.tenant_id == bindparam("tenant_id"), _orders.external_id == bindparam("external_id")
+)
+_INSERT_ORDER = insert(Order.__table__).returning(_orders.id)
+
+
+def _order_key(tenant_id: int, external_id: str) -> dict:
+    return {"tenant_id": tenant_id, "external_id": external_id}
+
+
+def _facts_of(values: dict) -> OrderFacts:
+    return OrderFacts(
+        values["external_id"],
+        values["status"],
+        values["points_earned"],
+        values["points_spent"],
+        values["cash_spent"],
+        values["shortfall_points"],
+    )
+
+
+def _description(report: OrderReport, now: datetime) -> dict:
+    """The order's facts as Deliverect reported them."""
+    return {
+        "channel_order_display_id": report.channel_order_display_id,
+        "location_id": report.location_id,
+        "channel_link_id": report.channel_link_id,
+        "order_type": report.order_type,
+        "decimal_digits": report.decimal_digits,
+        "sub_total": report.sub_total,
+        "discount_total": report.discount_total,
+        "payment_amount": report.payment_amount,
+        "tip": report.tip,
+        "ordered_at": report.ordered_at or now,
+        "payload": report.payload,
+    }
 
 
 @dataclass(frozen=True)
@@ -286,15 +328,15 @@ def _pick_hold(live: list, reward_id: int, session_id: str | None):
     return same_reward[0] if same_reward else None
 
 
-def _postings(order: Order, plan: _Plan) -> list[Posting]:
+def _postings(order_id: int, external_id: str, plan: _Plan) -> list[Posting]:
     postings = [
         Posting(
             unit="points",
             kind="redeem",
             amount=-redemption.taken,
-            key=f"order:{order.id}:redeem:{redemption.reward.id}",
-            reason=f"{redemption.reward.title} on order {order.external_id}",
-            order_id=order.id,
+            key=f"order:{order_id}:redeem:{redemption.reward.id}",
+            reason=f"{redemption.reward.title} on order {external_id}",
+            order_id=order_id,
             reward_id=redemption.reward.id,
         )
         for redemption in plan.redemptions
@@ -306,9 +348,9 @@ def _postings(order: Order, plan: _Plan) -> list[Posting]:
                 unit="cash",
                 kind="redeem",
                 amount=-plan.cash,
-                key=f"order:{order.id}:cash",
-                reason=f"Store credit on order {order.external_id}",
-                order_id=order.id,
+                key=f"order:{order_id}:cash",
+                reason=f"Store credit on order {external_id}",
+                order_id=order_id,
             )
         )
     if plan.earned:
@@ -317,9 +359,9 @@ def _postings(order: Order, plan: _Plan) -> list[Posting]:
                 unit="points",
                 kind="earn",
                 amount=plan.earned,
-                key=f"order:{order.id}:earn",
-                reason=f"Order {order.external_id}",
-                order_id=order.id,
+                key=f"order:{order_id}:earn",
+                reason=f"Order {external_id}",
+                order_id=order_id,
                 expires_at=plan.earned_expire_at,
                 lifetime_delta=plan.earned,
             )

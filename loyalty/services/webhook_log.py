@@ -143,7 +143,24 @@ class _SummaryWriter:
 
 
 def _scalar(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+    """json.dumps(value, ensure_ascii=False, default=str) for one scalar, without building an
+    encoder per call."""
+    if isinstance(value, str):
+        return _quote(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        return json.dumps(value)
+    return _quote(str(value))
+
+
+_quote = json.encoder.encode_basestring  # the C escaper json.dumps itself uses
 
 
 def record_call(
@@ -169,17 +186,18 @@ def record_call(
         if db.session.get_bind().dialect.name == "postgresql":
             db.session.execute(_LOG_ONLY_ASYNC_COMMIT)
         db.session.execute(
-            insert(WebhookCall.__table__).values(
-                tenant_id=tenant_id,
-                endpoint=endpoint[:64],
-                method=method[:8],
-                status=status,
-                latency_ms=max(0, latency_ms),
-                error=(error or None) and error[:SUMMARY_LIMIT],
-                request_summary=request_summary,
-                response_summary=response_summary,
-                created_at=utcnow(),
-            )
+            _INSERT_CALL,
+            {
+                "tenant_id": tenant_id,
+                "endpoint": endpoint[:64],
+                "method": method[:8],
+                "status": status,
+                "latency_ms": max(0, latency_ms),
+                "error": (error or None) and error[:SUMMARY_LIMIT],
+                "request_summary": request_summary,
+                "response_summary": response_summary,
+                "created_at": utcnow(),
+            },
         )
         db.session.commit()
         if random.randrange(PRUNE_ONE_IN) == 0:
@@ -189,6 +207,7 @@ def record_call(
         log.exception("could not record a webhook call")
 
 
+_INSERT_CALL = insert(WebhookCall.__table__)
 # set_config(..., is_local => true) is SET LOCAL: it ends with this transaction.
 _LOG_ONLY_ASYNC_COMMIT = text(
     "SELECT set_config('synchronous_commit', 'off', true) "

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 10:40:36.446174
+Create Date: 2026-11-23 11:52:11.470842
 
 """
 from alembic import op
@@ -29,6 +29,11 @@ def upgrade():
     with op.batch_alter_table('failed_logins', schema=None) as batch_op:
         batch_op.create_index('ix_failed_logins_key_created', ['key', 'created_at'], unique=False)
 
+    op.create_table('job_watermarks',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('reached_at', loyalty.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_job_watermarks'))
+    )
     op.create_table('tenants',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('slug', sa.String(length=64), nullable=False),
@@ -40,6 +45,7 @@ def upgrade():
     sa.Column('api_key_hash', sa.String(length=64), nullable=True),
     sa.Column('api_key_hint', sa.String(length=16), nullable=True),
     sa.Column('webhook_secret', sa.String(length=128), nullable=True),
+    sa.Column('catalog_version', sa.Integer(), server_default='0', nullable=False),
     sa.Column('created_at', loyalty.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', loyalty.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tenants')),
@@ -50,12 +56,12 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('external_id', sa.String(length=64), nullable=False),
     sa.Column('card', sa.String(length=64), nullable=True),
-    sa.Column('email', sa.String(length=254), nullable=True),
+    sa.Column('email', sa.String(length=254).with_variant(sa.String(length=254, collation='C'), 'postgresql'), nullable=True),
     sa.Column('phone', sa.String(length=20), nullable=True),
     sa.Column('first_name', sa.String(length=128), nullable=False),
     sa.Column('last_name', sa.String(length=128), nullable=False),
-    sa.Column('first_name_key', sa.String(length=128), nullable=False),
-    sa.Column('last_name_key', sa.String(length=128), nullable=False),
+    sa.Column('first_name_key', sa.String(length=128).with_variant(sa.String(length=128, collation='C'), 'postgresql'), nullable=False),
+    sa.Column('last_name_key', sa.String(length=128).with_variant(sa.String(length=128, collation='C'), 'postgresql'), nullable=False),
     sa.Column('birthdate', sa.Date(), nullable=True),
     sa.Column('sex', sa.String(length=8), nullable=True),
     sa.Column('properties', sa.JSON(), nullable=False),
@@ -82,11 +88,14 @@ def upgrade():
     sa.UniqueConstraint('tenant_id', 'phone', name=op.f('uq_accounts_tenant_id_phone'))
     )
     with op.batch_alter_table('accounts', schema=None) as batch_op:
-        batch_op.create_index('ix_accounts_tenant_created', ['tenant_id', 'created_at'], unique=False)
-        batch_op.create_index('ix_accounts_tenant_first_name', ['tenant_id', 'first_name_key'], unique=False)
+        batch_op.create_index('ix_accounts_merged_into', ['merged_into_id'], unique=False, sqlite_where=sa.text('merged_into_id IS NOT NULL'), postgresql_where=sa.text('merged_into_id IS NOT NULL'))
+        batch_op.create_index('ix_accounts_tenant_created', ['tenant_id', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_accounts_tenant_first_name', ['tenant_id', 'first_name_key', 'last_name_key', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_accounts_tenant_id'), ['tenant_id'], unique=False)
-        batch_op.create_index('ix_accounts_tenant_last_name', ['tenant_id', 'last_name_key'], unique=False)
-        batch_op.create_index('ix_accounts_tenant_lifetime', ['tenant_id', 'lifetime_points'], unique=False)
+        batch_op.create_index('ix_accounts_tenant_last_name', ['tenant_id', 'last_name_key', 'first_name_key', 'id'], unique=False)
+        batch_op.create_index('ix_accounts_tenant_last_order', ['tenant_id', 'last_order_at'], unique=False)
+        batch_op.create_index('ix_accounts_tenant_lifetime', ['tenant_id', 'lifetime_points', 'id'], unique=False)
+        batch_op.create_index('ix_accounts_tenant_points', ['tenant_id', 'points_balance', 'id'], unique=False)
 
     op.create_table('deliverect_links',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -247,6 +256,22 @@ def upgrade():
     with op.batch_alter_table('rewards', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_rewards_tenant_id'), ['tenant_id'], unique=False)
 
+    op.create_table('segments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('query', sa.Text(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', loyalty.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', loyalty.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_segments_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_segments_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_segments')),
+    sa.UniqueConstraint('tenant_id', 'name', name=op.f('uq_segments_tenant_id_name'))
+    )
+    with op.batch_alter_table('segments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_segments_tenant_id'), ['tenant_id'], unique=False)
+
     op.create_table('holds',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('account_id', sa.Integer(), nullable=False),
@@ -317,6 +342,10 @@ def downgrade():
         batch_op.drop_index('ix_holds_account_status')
 
     op.drop_table('holds')
+    with op.batch_alter_table('segments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_segments_tenant_id'))
+
+    op.drop_table('segments')
     with op.batch_alter_table('rewards', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_rewards_tenant_id'))
 
@@ -354,14 +383,18 @@ def downgrade():
 
     op.drop_table('deliverect_links')
     with op.batch_alter_table('accounts', schema=None) as batch_op:
+        batch_op.drop_index('ix_accounts_tenant_points')
         batch_op.drop_index('ix_accounts_tenant_lifetime')
+        batch_op.drop_index('ix_accounts_tenant_last_order')
         batch_op.drop_index('ix_accounts_tenant_last_name')
         batch_op.drop_index(batch_op.f('ix_accounts_tenant_id'))
         batch_op.drop_index('ix_accounts_tenant_first_name')
         batch_op.drop_index('ix_accounts_tenant_created')
+        batch_op.drop_index('ix_accounts_merged_into', sqlite_where=sa.text('merged_into_id IS NOT NULL'), postgresql_where=sa.text('merged_into_id IS NOT NULL'))
 
     op.drop_table('accounts')
     op.drop_table('tenants')
+    op.drop_table('job_watermarks')
     with op.batch_alter_table('failed_logins', schema=None) as batch_op:
         batch_op.drop_index('ix_failed_logins_key_created')
 

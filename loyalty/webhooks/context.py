@@ -63,16 +63,22 @@ def json_body(raw: bytes) -> Any:
 
     Strings with NUL characters are refused here: no database can store them, and PostgreSQL
     would otherwise fail the transaction deep inside a write. Lone surrogates cannot be UTF-8.
+    NaN and Infinity (which Python's json reads) are refused for the same reason.
     """
     if not raw:
         return None
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, parse_constant=_refuse_constant)
     except (ValueError, RecursionError):
         return None
     if _has_unstorable_text(value):
         raise bad_request(UNSTORABLE)
     return value
+
+
+def _refuse_constant(name: str) -> Any:
+    """Python reads NaN and Infinity, which are not JSON: no database would store them."""
+    raise bad_request(f"{name} is not a JSON number")
 
 
 UNSTORABLE = "strings must not contain NUL (\\u0000) characters or lone surrogates"

@@ -233,3 +233,14 @@ def test_post_new_key_that_exists_fails_the_whole_transaction(tenant, customer):
     db.session.rollback()
     db.session.refresh(customer)
     assert customer.points_balance == 300 and entries(customer) == 1
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json_and_answer_400(deliverect, constant):
+    """Found by the fuzz test: Python reads them, PostgreSQL's JSON column refuses them."""
+    raw = (
+        f'{{"accountId": "{deliverect.ids["accountId"]}", "orderId": "o-1", "tip": {constant}}}'
+    ).encode()
+    response = deliverect.post("/orders/cancel", None, raw=raw)
+    assert response.status_code == 400
+    assert response.get_json()["description"] == f"{constant} is not a JSON number"

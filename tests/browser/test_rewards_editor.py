@@ -40,9 +40,14 @@ EVERY_TYPE = {
 
 
 def choose_type(page: Page, reward_type: str) -> None:
-    page.get_by_label("Reward type").select_option(reward_type)
-    # htmx swaps the type-specific fields; wait until they are the new type's.
+    select = page.get_by_label("Reward type")
+    # Playwright fires `change` even for the value already chosen; that would start a redraw
+    # that could land after the next fill and wipe it.
+    if select.input_value() != reward_type:
+        select.select_option(reward_type)
+    # htmx swaps the type-specific fields; wait until they are the new type's and it is idle.
     expect(page.locator("#type-fields")).to_have_attribute("data-type", reward_type)
+    expect(page.locator(".htmx-request")).to_have_count(0)
 
 
 def stored_rewards(live_server: LiveServer, restaurant: Restaurant) -> list[Reward]:

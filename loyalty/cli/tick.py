@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import click
+from flask import current_app
 
 from ..models import utcnow
 from ..services.expiry import due_accounts, expire_points
+from ..services.webhook_log import prune
 from . import loyalty_cli
 
 
@@ -18,12 +20,14 @@ from . import loyalty_cli
     help="Pretend it is this ISO 8601 UTC time (to catch up or rehearse); default: now.",
 )
 def tick(now_text: str | None) -> None:
-    """Run the periodic jobs once: write off expired points."""
+    """Run the periodic jobs once: write off expired points, prune the webhook call log."""
     now = _parse_now(now_text)
     account_ids = due_accounts(now)
     with click.progressbar(length=len(account_ids), label="Expiring points") as bar:
         expired = expire_points(now, account_ids, bar.update)
     click.echo(f"expired {expired} points on {len(account_ids)} accounts")
+    days = int(current_app.config["WEBHOOK_LOG_RETENTION_DAYS"])
+    click.echo(f"deleted {prune(now, days)} webhook calls older than {days} days")
 
 
 def _parse_now(text: str | None) -> datetime:

@@ -50,6 +50,7 @@ def test_tick_command_reports_what_it_expired(tenant, runner):
     result = runner.invoke(args=["loyalty", "tick", "--now", "2026-01-05T00:00:00Z"])
     assert result.exit_code == 0, result.output
     assert "expired 25 points on 1 accounts" in result.output
+    assert "deleted 0 webhook calls older than 14 days" in result.output
 
 
 def test_tick_refuses_a_time_without_offset(runner, app):

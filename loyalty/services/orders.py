@@ -89,9 +89,14 @@ class OrderOutcome:
 
 
 def record_order(tenant: OrderTenant, report: OrderReport, now: datetime) -> OrderOutcome:
+    return _retrying(_record_order, tenant, report, now)
+
+
+def _retrying(attempt, tenant: OrderTenant, report, now: datetime):
+    """Run one order transaction, starting again when a concurrent writer won a unique insert."""
     for _attempt in range(ATTEMPTS):
         try:
-            return _record_order(tenant, report, now)
+            return attempt(tenant, report, now)
         except IntegrityError:
             db.session.rollback()
     raise OrderNotRecorded(report.external_id)
@@ -394,12 +399,7 @@ class CancelOutcome:
 
 
 def cancel_order(tenant: OrderTenant, report: CancelReport, now: datetime) -> CancelOutcome:
-    for _attempt in range(ATTEMPTS):
-        try:
-            return _cancel_order(tenant, report, now)
-        except IntegrityError:
-            db.session.rollback()
-    raise OrderNotRecorded(report.external_id)
+    return _retrying(_cancel_order, tenant, report, now)
 
 
 def _cancel_order(tenant: OrderTenant, report: CancelReport, now: datetime) -> CancelOutcome:

@@ -7,6 +7,7 @@ from flask_login import current_user
 from ..extensions import db, login_manager
 from ..models import User
 from ..rules.money import format_money, format_percent
+from .converters import RowIdConverter
 
 # Navigation in display order; an entry shows only once its blueprint is registered.
 NAV_ITEMS = (
@@ -34,6 +35,8 @@ def register_dashboard(app: Flask) -> None:
     from .team import bp as team
     from .tiers import bp as tiers
 
+    # Before any rule is added: rules bind their converters when registered.
+    app.url_map.converters["int"] = RowIdConverter
     for blueprint in (auth, home, rewards, tiers, accounts, segments, integration, settings, team):
         app.register_blueprint(blueprint)
 

@@ -58,6 +58,10 @@ SORTS: dict[str, tuple[str, tuple[tuple[InstrumentedAttribute, bool], ...]]] = {
     "last_order": ("Ordered most recently", ((Account.last_order_at, True), (Account.id, True))),
 }
 CONSENT_CHOICES = ("yes", "no")
+# Dates a filter may name: wide enough for any real customer, narrow enough that the day after
+# the last one is still a date (9999-12-31 + 1 day is an overflow, not an empty result).
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -152,10 +156,14 @@ def parse_criteria(args: Mapping[str, str]) -> tuple[SearchCriteria, dict[str, s
         if not raw:
             return None
         try:
-            return date.fromisoformat(raw)
+            value = date.fromisoformat(raw)
         except ValueError:
             errors[name] = "must be a date (YYYY-MM-DD)"
             return None
+        if not FIRST_DAY <= value <= LAST_DAY:
+            errors[name] = f"must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}"
+            return None
+        return value
 
     consent = text("consent")
     if consent and consent not in CONSENT_CHOICES:

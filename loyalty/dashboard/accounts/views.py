@@ -36,7 +36,7 @@ from ...services.events import EventError, record_relation_event, timeline
 from ...services.exports import ExportSpec, csv_lines, export_rows
 from ...services.merge import MergeError, merge_accounts
 from ...services.programs import tier_levels
-from ...services.scoping import get_for_tenant
+from ...services.scoping import get_for_tenant, parse_row_id
 from ...services.search import (
     COUNT_CAP,
     SORTS,
@@ -206,7 +206,9 @@ def _page(account: Account, status: int = 200, **forms):
 def _page_arg(name: str, limit: int = 1_000_000) -> int:
     """The page asked for in the query; a missing, malformed or absurd number reads as page 1."""
     value = request.args.get(name, "1")
-    return int(value) if value.isdigit() and 0 < int(value) < limit else 1
+    if not (value.isascii() and value.isdigit() and len(value) <= len(str(limit))):
+        return 1  # "²" is a digit to str.isdigit but not to int()
+    return int(value) if 0 < int(value) < limit else 1
 
 
 @bp.route("/<int:account_id>/<any(ledger, orders, events):section>")
@@ -337,8 +339,9 @@ def merge(account_id: int):
     survivor = get_for_tenant(Account, account_id, tenant.id)
     form = MergeForm()
     if request.method == "POST":
-        if form.validate_on_submit() and form.other_id.data.isdigit():
-            other = get_for_tenant(Account, int(form.other_id.data), tenant.id)
+        other_id = parse_row_id(form.other_id.data)
+        if form.validate_on_submit() and other_id is not None:
+            other = get_for_tenant(Account, other_id, tenant.id)
             try:
                 merge_accounts(tenant.id, survivor.id, other.id, current_user.id)
             except MergeError as error:

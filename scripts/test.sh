@@ -10,6 +10,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+command -v npm >/dev/null || missing+=(npm)
 python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]} with apt-get"
@@ -22,6 +23,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # Browser tests drive Debian's /usr/bin/chromium: Playwright never downloads a browser here.
 .venv/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+
+# axe-core, which the browser tests inject to check every page against WCAG A/AA.
+npm ci --no-audit --no-fund --loglevel=error
 
 .venv/bin/ruff check .
 

@@ -131,3 +131,26 @@ def test_every_route_with_an_id_is_listed(app, theirs):
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     assert required - covered == set()
+
+
+# Ids past any row (the database's integer range): 404 as well, never an overflow error.
+HUGE_IDS = SimpleNamespace(
+    **{
+        name: SimpleNamespace(id="9" * 20)
+        for name in (
+            "reward",
+            "archived_reward",
+            "tier",
+            "member",
+            "inactive_member",
+            "account",
+            "segment",
+        )
+    }
+)
+
+
+@pytest.mark.parametrize(("method", "url"), ROUTES)
+def test_an_id_past_any_row_is_not_found(owner_client, method, url):
+    response = owner_client.open(url(HUGE_IDS), method=method, data=FORM)
+    assert response.status_code == 404

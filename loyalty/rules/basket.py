@@ -9,6 +9,10 @@ from typing import Any
 # the recursive parser far from Python's recursion limit.
 MAX_SUB_ITEM_DEPTH = 10
 MAX_DECIMAL_DIGITS = 6
+# Amounts are kept in 32-bit columns; 10^8 minor units (1,000,000.00) is far above any order, so
+# a price, a fee or a basket beyond it is garbage, not a sale (1e20 once reached the ledger).
+MAX_AMOUNT = 10**8
+MAX_QUANTITY = 10_000
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,7 @@ def basket_from_order(order: Any) -> Basket:
     decimal_digits = _optional_int(order, "decimalDigits", "order", default=2)
     if decimal_digits > MAX_DECIMAL_DIGITS:
         raise BasketError(f"order.decimalDigits: must be at most {MAX_DECIMAL_DIGITS}")
-    return Basket(
+    basket = Basket(
         items=items,
         decimal_digits=decimal_digits,
         applied_program_ids=_applied_program_ids(order.get("discounts")),
@@ -86,6 +90,10 @@ def basket_from_order(order: Any) -> Basket:
         service_charge=_optional_int(order, "serviceCharge", "order"),
         tip=_optional_int(order, "tip", "order") + _optional_int(order, "driverTip", "order"),
     )
+    # Each price is bounded, but quantities multiply them through ten levels of sub-items.
+    if basket.items_total + basket.delivery_cost + basket.service_charge > MAX_AMOUNT:
+        raise BasketError(f"order.items: the basket totals more than {MAX_AMOUNT} minor units")
+    return basket
 
 
 def _item(raw: Any, path: str, depth: int) -> BasketItem:
@@ -102,7 +110,7 @@ def _item(raw: Any, path: str, depth: int) -> BasketItem:
         plu=_text(raw.get("plu"), f"{path}.plu"),
         name=_text(raw.get("name"), f"{path}.name"),
         unit_price=_non_negative_int(raw.get("price"), f"{path}.price"),
-        quantity=_non_negative_int(raw.get("quantity"), f"{path}.quantity"),
+        quantity=_non_negative_int(raw.get("quantity"), f"{path}.quantity", MAX_QUANTITY),
         sub_items=tuple(
             _item(sub, f"{path}.subItems[{index}]", depth + 1) for index, sub in enumerate(raw_subs)
         ),
@@ -120,7 +128,7 @@ def _text(value: Any, path: str) -> str:
     raise BasketError(f"{path}: must be a string")
 
 
-def _non_negative_int(value: Any, path: str) -> int:
+def _non_negative_int(value: Any, path: str, maximum: int = MAX_AMOUNT) -> int:
     message = f"{path}: must be a non-negative integer"
     if isinstance(value, bool):
         raise BasketError(message)
@@ -128,6 +136,8 @@ def _non_negative_int(value: Any, path: str) -> int:
         value = int(value)
     if not isinstance(value, int) or value < 0:
         raise BasketError(message)
+    if value > maximum:
+        raise BasketError(f"{path}: must be at most {maximum}")
     return value
 
 

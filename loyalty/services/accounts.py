@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, case, or_, select
 
 from ..extensions import db
 from ..models import Account, AccountTag
@@ -96,12 +96,44 @@ def find_conflict(
     return None
 
 
+def card_as_contact(card: str | None) -> tuple[str, str] | None:
+    """("email", address) or ("phone", E.164 number) when a card reads as one, else None."""
+    keys = identifier_keys(card)
+    if keys is None:
+        return None
+    if keys.email:
+        return "email", keys.email
+    if keys.phone:
+        return "phone", keys.phone
+    return None
+
+
+def check_card(tenant_id: int, card: str | None, exclude_id: int | None = None) -> None:
+    """Refuse (AccountError) a card that reads as another account's email or phone.
+
+    A marketplace sends whatever the shopper typed as providerId, which matches cards too: such
+    a card would answer for the other customer.
+    """
+    contact = card_as_contact(card)
+    if contact is None:
+        return
+    field_name, value = contact
+    column = Account.email if field_name == "email" else Account.phone
+    query = select(Account.id).where(Account.tenant_id == tenant_id, column == value)
+    if exclude_id is not None:
+        query = query.where(Account.id != exclude_id)
+    if db.session.scalar(query.limit(1)) is not None:
+        raise AccountError(f"card: is the {field_name} of another account")
+
+
 def add_account(tenant_id: int, profile: Profile) -> Account:
-    """Add (not commit) a new account; raises AccountExists on a duplicate identifier."""
+    """Add (not commit) a new account; raises AccountExists on a duplicate identifier, and
+    AccountError on a card that is another account's email or phone."""
     profile = normalised(profile)
     conflict = find_conflict(tenant_id, profile)
     if conflict:
         raise AccountExists(*conflict)
+    check_card(tenant_id, profile.card)
     account = Account(
         tenant_id=tenant_id,
         external_id=profile.external_id or new_external_id(),
@@ -138,6 +170,7 @@ def update_profile(account: Account, profile: Profile) -> Account:
     conflict = find_conflict(account.tenant_id, profile, exclude_id=account.id)
     if conflict:
         raise AccountExists(*conflict)
+    check_card(account.tenant_id, profile.card, exclude_id=account.id)
     account.card = profile.card
     account.email = profile.email
     account.phone = profile.phone
@@ -153,18 +186,42 @@ def update_profile(account: Account, profile: Profile) -> Account:
     return account
 
 
-def find_account(tenant_id: int, identifier: str) -> Account | None:
-    """Look a customer up by whatever was typed: account id, card, email or phone.
+# Which columns a look-up compares: anything typed (the dashboard, a marketplace providerId), or
+# only the field Deliverect named, so a card equal to someone's email cannot answer for them.
+ANY_IDENTIFIER = frozenset({"id", "card", "email", "phone"})
+EMAIL_ONLY = frozenset({"email"})
+PHONE_ONLY = frozenset({"phone"})
 
-    Merged accounts resolve to their survivor, so old ids, emails and cards keep working.
+
+def find_account(
+    tenant_id: int, identifier: str, fields: frozenset[str] = ANY_IDENTIFIER
+) -> Account | None:
+    """Look a customer up by whatever was typed: account id, card, email or phone (`fields`).
+
+    When several accounts match, the account id wins, then email, phone and card. Merged
+    accounts resolve to their survivor, so old ids, emails and cards keep working.
     """
-    match = identifier_match(identifier)
-    if match is None:
+    keys = identifier_keys(identifier)
+    match = identifier_match(identifier, fields)
+    if keys is None or match is None:
         return None
     account = db.session.scalar(
-        select(Account).where(Account.tenant_id == tenant_id, match).limit(1)
+        select(Account)
+        .where(Account.tenant_id == tenant_id, match)
+        .order_by(match_rank(keys))
+        .limit(1)
     )
     return resolve_merged(account)
+
+
+def match_rank(keys: IdentifierKeys) -> ColumnElement[int]:
+    """0 for an account id match, then email, phone, card: the order `find_account` prefers."""
+    whens = [(Account.external_id == keys.text, 0)]
+    if keys.email:  # never `email == None`, which SQL reads as IS NULL
+        whens.append((Account.email == keys.email, 1))
+    if keys.phone:
+        whens.append((Account.phone == keys.phone, 2))
+    return case(*whens, else_=3)
 
 
 @dataclass(frozen=True)
@@ -192,17 +249,24 @@ def identifier_keys(identifier: str | None) -> IdentifierKeys | None:
     return IdentifierKeys(identifier, email or None, phone or None)
 
 
-def identifier_match(identifier: str | None) -> ColumnElement[bool] | None:
-    """The condition `find_account` looks up (account id, card, email or phone); None if blank."""
+def identifier_match(
+    identifier: str | None, fields: frozenset[str] = ANY_IDENTIFIER
+) -> ColumnElement[bool] | None:
+    """The condition `find_account` looks up (account id, card, email or phone, as `fields`
+    allow); None if blank or if `identifier` cannot be any of `fields`."""
     keys = identifier_keys(identifier)
     if keys is None:
         return None
-    candidates = [Account.external_id == keys.text, Account.card == keys.text]
-    if keys.email:
+    candidates = []
+    if "id" in fields:
+        candidates.append(Account.external_id == keys.text)
+    if "card" in fields:
+        candidates.append(Account.card == keys.text)
+    if keys.email and "email" in fields:
         candidates.append(Account.email == keys.email)
-    if keys.phone:
+    if keys.phone and "phone" in fields:
         candidates.append(Account.phone == keys.phone)
-    return or_(*candidates)
+    return or_(*candidates) if candidates else None
 
 
 def resolve_merged(account: Account | None) -> Account | None:

@@ -6,13 +6,25 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 
-from sqlalchemy import Select, and_, bindparam, func, literal_column, or_, select
+from sqlalchemy import Select, and_, bindparam, case, func, literal_column, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import Account, DeliverectLink, Hold, Tenant, Tier, utcnow
+from ..models import (
+    Account,
+    DeliverectAccount,
+    DeliverectLink,
+    Hold,
+    RefusedRegistration,
+    Tenant,
+    Tier,
+    utcnow,
+)
 from ..rules.tiers import TierLevel, requirements, tier_for
 from .accounts import (
+    ANY_IDENTIFIER,
+    EMAIL_ONLY,
+    PHONE_ONLY,
     AccountExists,
     Profile,
     add_account,
@@ -26,12 +38,28 @@ from .programs import tier_levels
 
 
 class LinkTaken(Exception):
-    """The Deliverect account/profile is already registered to another tenant."""
+    """The Deliverect account is already registered to another tenant."""
 
 
 def register_link(tenant_id: int, account_id: str, profile_id: str) -> DeliverectLink:
-    """Create or refresh the link; registering again updates it and counts the registration."""
+    """Create or refresh the link; registering again updates it and counts the registration.
+
+    A Deliverect account belongs to the first tenant that registers it: another tenant's
+    registration raises LinkTaken and is remembered, so both Integration pages can say so.
+    """
     for _attempt in range(2):  # a concurrent first registration may win the unique insert
+        owner = db.session.scalar(
+            select(DeliverectAccount.tenant_id).where(
+                DeliverectAccount.deliverect_account_id == account_id
+            )
+        )
+        if owner is not None and owner != tenant_id:
+            # Moving a restaurant's webhooks to another tenant is never done by a webhook.
+            db.session.rollback()
+            _remember_refusal(tenant_id, owner, account_id, profile_id)
+            raise LinkTaken(account_id)
+        if owner is None:
+            db.session.add(DeliverectAccount(tenant_id=tenant_id, deliverect_account_id=account_id))
         link = db.session.scalar(
             select(DeliverectLink).where(
                 DeliverectLink.deliverect_account_id == account_id,
@@ -39,24 +67,67 @@ def register_link(tenant_id: int, account_id: str, profile_id: str) -> Deliverec
             )
         )
         if link is not None:
-            if link.tenant_id != tenant_id:
-                # Moving a restaurant's webhooks to another tenant is never done by a webhook.
-                db.session.rollback()
-                raise LinkTaken(account_id)
             link.registration_count += 1
             link.updated_at = utcnow()
-            db.session.commit()
-            return link
-        link = DeliverectLink(
-            tenant_id=tenant_id, deliverect_account_id=account_id, loyalty_profile_id=profile_id
-        )
-        db.session.add(link)
+        else:
+            link = DeliverectLink(
+                tenant_id=tenant_id, deliverect_account_id=account_id, loyalty_profile_id=profile_id
+            )
+            db.session.add(link)
         try:
             db.session.commit()
             return link
         except IntegrityError:
             db.session.rollback()
     raise LinkTaken(account_id)
+
+
+def _remember_refusal(tenant_id: int, owner_id: int, account_id: str, profile_id: str) -> None:
+    refusal = db.session.scalar(
+        select(RefusedRegistration).where(
+            RefusedRegistration.tenant_id == tenant_id,
+            RefusedRegistration.deliverect_account_id == account_id,
+        )
+    )
+    if refusal is None:
+        db.session.add(
+            RefusedRegistration(
+                tenant_id=tenant_id,
+                owner_tenant_id=owner_id,
+                deliverect_account_id=account_id,
+                loyalty_profile_id=profile_id,
+            )
+        )
+    else:
+        refusal.attempts += 1
+        refusal.owner_tenant_id, refusal.loyalty_profile_id = owner_id, profile_id
+        refusal.updated_at = utcnow()
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same refusal, recorded by a concurrent retry
+        db.session.rollback()
+
+
+def refused_registrations(tenant_id: int) -> list[RefusedRegistration]:
+    """This tenant's registrations refused because another tenant owns the Deliverect account."""
+    return list(
+        db.session.scalars(
+            select(RefusedRegistration)
+            .where(RefusedRegistration.tenant_id == tenant_id)
+            .order_by(RefusedRegistration.updated_at.desc())
+        )
+    )
+
+
+def registration_attempts_on(tenant_id: int) -> list[RefusedRegistration]:
+    """Other tenants' refused registrations of this tenant's Deliverect accounts."""
+    return list(
+        db.session.scalars(
+            select(RefusedRegistration)
+            .where(RefusedRegistration.owner_tenant_id == tenant_id)
+            .order_by(RefusedRegistration.updated_at.desc())
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -73,6 +144,10 @@ class LinkedTenant:
     points_validity_days: int | None
     catalog_version: int  # keys the cached catalogue (services.programs.catalogue)
     created_at: datetime
+    # The caps above which an order is held for review (services.orders).
+    decimal_digits: int
+    max_points_per_order: int
+    max_order_amount: int
 
 
 def tenant_for_link(account_id: str | None, profile_id: str | None) -> LinkedTenant | None:
@@ -107,6 +182,9 @@ def _tenant_query(by_account: bool, by_profile: bool) -> Select:
             tenant.points_validity_days,
             tenant.catalog_version,
             tenant.created_at,
+            tenant.decimal_digits,
+            tenant.max_points_per_order,
+            tenant.max_order_amount,
         )
         .where(tenant.id.in_(links))
         .limit(2)
@@ -135,13 +213,18 @@ class CustomerKeys:
     def empty(self) -> bool:
         return not (self.provider_id or self.email or self.phone)
 
+    def in_order(self) -> list[tuple[str, frozenset[str]]]:
+        """Each given key with the columns it may match: a marketplace's providerId is whatever
+        the shopper typed (any identifier); an email or phone is only that field."""
+        given = ((self.provider_id, ANY_IDENTIFIER), (self.email, EMAIL_ONLY))
+        return [(key, fields) for key, fields in (*given, (self.phone, PHONE_ONLY)) if key]
+
 
 def find_customer(tenant_id: int, keys: CustomerKeys) -> Account | None:
-    for identifier in (keys.provider_id, keys.email, keys.phone):
-        if identifier:
-            account = find_account(tenant_id, identifier)
-            if account is not None and account.erased_at is None:
-                return account
+    for identifier, fields in keys.in_order():
+        account = find_account(tenant_id, identifier, fields)
+        if account is not None and account.erased_at is None:
+            return account
     return None
 
 
@@ -173,9 +256,14 @@ def find_checkout_customer(
     without loading the whole profile, and with the points other baskets hold (0 when `holds`
     is off: for callers that read the holds again under the account lock)."""
     held = "none" if not holds else "all" if session_id is None else "others"
-    for identifier in (keys.provider_id, keys.email, keys.phone):
+    for identifier, fields in keys.in_order():
         found = identifier_keys(identifier)
         if found is None:
+            continue
+        any_field = fields == ANY_IDENTIFIER
+        with_email = bool(found.email) and "email" in fields
+        with_phone = bool(found.phone) and "phone" in fields
+        if not (any_field or with_email or with_phone):
             continue
         params = {
             "tenant_id": tenant_id,
@@ -186,7 +274,7 @@ def find_checkout_customer(
             "session_id": session_id,
         }
         row = db.session.execute(
-            _checkout_query(bool(found.email), bool(found.phone), held), params
+            _checkout_query(with_email, with_phone, held, any_field=any_field), params
         ).first()
         if row is not None and row.merged_into_id is not None:
             # Rare: an old id of a merged account. Follow it as find_account does.
@@ -205,10 +293,13 @@ def find_checkout_customer(
 
 
 @cache
-def _checkout_query(with_email: bool, with_phone: bool, held: str, by_id: bool = False) -> Select:
+def _checkout_query(
+    with_email: bool, with_phone: bool, held: str, by_id: bool = False, any_field: bool = True
+) -> Select:
     """Built once per shape (Core, bound parameters): the hot path only binds values.
 
-    `held`: "none" (0), "all" live holds, or "others" than :session_id's.
+    `held`: "none" (0), "all" live holds, or "others" than :session_id's. `any_field` also
+    compares the account id and card (a providerId), ranked as `find_account` ranks them.
     """
     account = Account.__table__.c
     if held == "none":
@@ -228,13 +319,19 @@ def _checkout_query(with_email: bool, with_phone: bool, held: str, by_id: bool =
             account.tenant_id == bindparam("tenant_id"), account.id == bindparam("account_id")
         )
     else:
-        candidates = [account.external_id == bindparam("text"), account.card == bindparam("text")]
+        by_text = account.external_id == bindparam("text")
+        candidates, ranks = [], []
+        if any_field:
+            candidates += [by_text, account.card == bindparam("text")]
+            ranks.append((by_text, 0))
         if with_email:
             candidates.append(account.email == bindparam("email"))
+            ranks.append((candidates[-1], 1))
         if with_phone:
             candidates.append(account.phone == bindparam("phone"))
+            ranks.append((candidates[-1], 2))
         match = and_(account.tenant_id == bindparam("tenant_id"), or_(*candidates))
-    return (
+    query = (
         select(
             account.id,
             account.tenant_id,
@@ -248,6 +345,7 @@ def _checkout_query(with_email: bool, with_phone: bool, held: str, by_id: bool =
         .where(match)
         .limit(1)
     )
+    return query if by_id else query.order_by(case(*ranks, else_=3))
 
 
 @dataclass(frozen=True)

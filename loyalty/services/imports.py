@@ -22,7 +22,7 @@ from ..extensions import db
 from ..models import Account, LedgerEntry, Tenant, utcnow
 from ..rules.identity import IdentityError, name_key, normalise_email, normalise_phone
 from . import ledger
-from .accounts import AccountError, Profile, normalised
+from .accounts import AccountError, Profile, card_as_contact, normalised
 from .programs import listing, live_rewards
 from .rewards import (
     RewardDetails,
@@ -103,8 +103,11 @@ def import_accounts(
     """
     step = progress or (lambda _n: None)
     rows, problems = _read_accounts(stream, phone_region, step)
-    existing = _existing_accounts(tenant_id, rows)
-    problems += _clashes(rows, existing)
+    cards_as_contacts = {
+        row.line: contact for row in rows if (contact := card_as_contact(row.values["card"]))
+    }
+    existing = _existing_accounts(tenant_id, rows, cards_as_contacts)
+    problems += _clashes(rows, existing, cards_as_contacts)
     if problems:
         raise ImportRejected(sorted(problems, key=_problem_order))
     try:
@@ -293,7 +296,9 @@ class _Existing:
     by: dict[str, dict[str, tuple[int, str]]]
 
 
-def _existing_accounts(tenant_id: int, rows: list[_Row]) -> _Existing:
+def _existing_accounts(
+    tenant_id: int, rows: list[_Row], cards_as_contacts: dict[int, tuple[str, str]]
+) -> _Existing:
     columns = {
         "id": Account.external_id,
         "card": Account.card,
@@ -303,6 +308,7 @@ def _existing_accounts(tenant_id: int, rows: list[_Row]) -> _Existing:
     by: dict[str, dict[str, tuple[int, str]]] = {name: {} for name in IDENTIFIERS}
     for name, column in columns.items():
         values = [row.values[name] for row in rows if row.values[name] is not None]
+        values += [value for kind, value in cards_as_contacts.values() if kind == name]
         for chunk in _chunks(values, _LOOKUP_CHUNK):
             found = db.session.execute(
                 select(column, Account.id, Account.external_id).where(
@@ -314,15 +320,33 @@ def _existing_accounts(tenant_id: int, rows: list[_Row]) -> _Existing:
     return _Existing(by)
 
 
-def _clashes(rows: list[_Row], existing: _Existing) -> list[Problem]:
-    """Identifiers that belong to a different account than the row's own id."""
+def _clashes(
+    rows: list[_Row], existing: _Existing, cards_as_contacts: dict[int, tuple[str, str]]
+) -> list[Problem]:
+    """Identifiers that belong to a different account than the row's own id, and cards that
+    read as another account's email or phone (a providerId look-up would find the wrong one)."""
     problems = []
+    in_file = {
+        (name, row.values[name]): row.profile.external_id
+        for row in rows
+        for name in ("email", "phone")
+        if row.values[name]
+    }
     for row in rows:
         for name in ("card", "email", "phone"):
             owner = existing.by[name].get(row.values[name]) if row.values[name] else None
             if owner is not None and owner[1] != row.profile.external_id:
                 problems.append(
                     Problem(f"line {row.line}", name, f"already belongs to account {owner[1]!r}")
+                )
+        contact = cards_as_contacts.get(row.line)
+        if contact is not None:
+            kind, value = contact
+            stored = existing.by[kind].get(value)
+            owners = {stored[1] if stored else None, in_file.get(contact)} - {None}
+            if owners - {row.profile.external_id}:
+                problems.append(
+                    Problem(f"line {row.line}", "card", f"is the {kind} of another account")
                 )
     return problems
 

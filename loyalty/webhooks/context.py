@@ -1,14 +1,16 @@
 """Per-call plumbing shared by every Deliverect webhook: which tenant, is it signed, the log.
 
 Order of checks (nothing is parsed beyond reading the context ids, and nothing is written,
-before the signature is verified): 1. find the link (tenant) from the ids in the query, the body
-or the nested order; 2. verify the HMAC of the raw body against that tenant's secret, the
-installation secret and (staging) the channelLinkId; 3. validate the payload.
+before the signature is verified): 0. the body is at most MAX_CONTENT_LENGTH (webhooks.bound_body);
+1. find the link (tenant) from the ids in the query, the body or the nested order; 2. verify the
+HMAC of the raw body against that tenant's secret, the installation secret and (staging) the
+channelLinkId; 3. refuse what cannot be stored (check_body), then validate the payload.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,8 +32,6 @@ from .responses import (
     value_response,
 )
 from .signature import HEADER, signature_matches
-
-MAX_BODY_BYTES = 1_000_000
 
 
 class HasWebhookSecret(Protocol):
@@ -59,29 +59,103 @@ class Context:
 
 
 def json_body(raw: bytes) -> Any:
-    """The decoded body, or None when it is not JSON at all.
+    """The decoded, storable body (`read_json` then `check_body`), or None when not JSON."""
+    value = read_json(raw)
+    check_body(value)
+    return value
 
-    Strings with NUL characters are refused here: no database can store them, and PostgreSQL
-    would otherwise fail the transaction deep inside a write. Lone surrogates cannot be UTF-8.
-    NaN and Infinity (which Python's json reads) are refused for the same reason.
+
+def read_json(raw: bytes) -> Any:
+    """The decoded body, or None when it is not JSON at all; linear time, nothing refused yet.
+
+    Done before the signature is checked (the ids that find the tenant may be in the body), so
+    everything else waits for `check_body`. A body too deep for Python's parser is TOO_DEEP:
+    its ids cannot be read, so `refuse_too_deep` answers 400 without finding the tenant.
     """
     if not raw:
         return None
     try:
-        value = json.loads(raw, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError):
+        return json.loads(
+            raw, parse_constant=_not_a_number, parse_float=_finite_float, parse_int=_bounded_int
+        )
+    except RecursionError:
+        return TOO_DEEP
+    except ValueError:
         return None
-    if _has_unstorable_text(value):
-        raise bad_request(UNSTORABLE)
-    return value
 
 
-def _refuse_constant(name: str) -> Any:
-    """Python reads NaN and Infinity, which are not JSON: no database would store them."""
-    raise bad_request(f"{name} is not a JSON number")
+class _TooDeep:
+    """The body of `read_json` when JSON nests deeper than Python's recursion limit."""
+
+
+TOO_DEEP = _TooDeep()
+
+
+class _NotStorableNumber:
+    """NaN, Infinity, a float beyond 1.8e308 or an integer of more than MAX_INT_DIGITS digits:
+    Python reads them (or fails to, past 4300 digits), no JSON column should store them."""
+
+    def __init__(self, problem: str):
+        self.problem = problem
+
+
+# Ids and amounts never need more; 4300+ digits would make json.loads itself fail.
+MAX_INT_DIGITS = 64
+
+
+def _not_a_number(name: str) -> _NotStorableNumber:
+    return _NotStorableNumber(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float | _NotStorableNumber:
+    number = float(text)
+    if math.isfinite(number):
+        return number
+    return _NotStorableNumber(f"{text[:32]}: number out of range")
+
+
+def _bounded_int(text: str) -> int | _NotStorableNumber:
+    if len(text) > MAX_INT_DIGITS:
+        return _NotStorableNumber(f"{text[:32]}…: number out of range")
+    return int(text)
 
 
 UNSTORABLE = "strings must not contain NUL (\\u0000) characters or lone surrogates"
+# Deliverect nests an order about a dozen levels (items, sub-items ten deep); much deeper is
+# garbage, and every later walk (pydantic, the JSON column, the log) then stays far from
+# Python's recursion limit.
+MAX_JSON_DEPTH = 48
+TOO_DEEP_MESSAGE = f"body: nested more than {MAX_JSON_DEPTH} levels deep"
+
+
+def refuse_too_deep(body: Any) -> None:
+    """400 for a body nested beyond what Python parses: no ids, so no tenant to verify with."""
+    if body is TOO_DEEP:
+        raise bad_request(TOO_DEEP_MESSAGE)
+
+
+def check_body(value: Any) -> None:
+    """Refuse (400) a body no database can store or no walk should follow.
+
+    Strings with NUL characters: PostgreSQL would otherwise fail the transaction deep inside a
+    write; lone surrogates cannot be UTF-8. NaN and infinite numbers: PostgreSQL's JSON column
+    refuses them. Nesting beyond MAX_JSON_DEPTH. One pass, no recursion.
+    """
+    pending = [(value, 0)]
+    while pending:
+        current, depth = pending.pop()
+        if isinstance(current, str):
+            if _unstorable(current):
+                raise bad_request(UNSTORABLE)
+        elif isinstance(current, _NotStorableNumber):
+            raise bad_request(current.problem)
+        elif isinstance(current, dict | list) or current is TOO_DEEP:
+            if depth >= MAX_JSON_DEPTH or current is TOO_DEEP:
+                raise bad_request(TOO_DEEP_MESSAGE)
+            if isinstance(current, dict):
+                pending.extend((key, depth) for key in current)
+                current = current.values()
+            pending.extend((item, depth + 1) for item in current)
 
 
 def _unstorable(text: str) -> bool:
@@ -91,21 +165,6 @@ def _unstorable(text: str) -> bool:
         text.encode()
     except UnicodeEncodeError:  # a lone surrogate such as "\ud800"
         return True
-    return False
-
-
-def _has_unstorable_text(value: Any) -> bool:
-    pending = [value]
-    while pending:
-        current = pending.pop()
-        if isinstance(current, str):
-            if _unstorable(current):
-                return True
-        elif isinstance(current, dict):
-            pending.extend(current.keys())
-            pending.extend(current.values())
-        elif isinstance(current, list):
-            pending.extend(current)
     return False
 
 
@@ -165,18 +224,18 @@ def verify_signature(
 
 
 def linked_request(call: Call) -> Context:
-    """Authenticate a webhook that follows registration and return its tenant and body."""
-    raw = request.get_data(cache=True)
+    """Authenticate a webhook that follows registration and return its tenant and body.
+
+    Before the signature matches, the body is only parsed for its ids (linear time) and the log
+    keeps only its size and those ids: a forged call costs the HMAC and nothing more.
+    """
+    raw = request.get_data(cache=True)  # at most MAX_CONTENT_LENGTH: see webhooks.bound_body
     query = {key: value for key, value in request.args.items()}
-    if _has_unstorable_text(query):
-        raise bad_request(UNSTORABLE)
-    if len(raw) > MAX_BODY_BYTES:
-        raise WebhookError(413, "payload_too_large", "request body is larger than 1 MB")
-    body = json_body(raw) if request.method != "GET" else {}
-    call.request_data = body if isinstance(body, dict) else None
-    if call.request_data is None and request.method == "GET":
-        call.request_data = query
+    check_body(query)
+    body = read_json(raw) if request.method != "GET" else {}
+    refuse_too_deep(body)
     account_id, profile_id, channel_link_id = context_ids(body, query)
+    call.request_data = unverified_summary(raw, account_id, profile_id)
     if not account_id and not profile_id:
         if request.method != "GET" and not isinstance(body, dict):
             verify_signature(raw, None, channel_link_id, call)
@@ -187,9 +246,23 @@ def linked_request(call: Call) -> Context:
         raise no_profile()
     call.tenant_id = tenant.id
     verify_signature(raw, tenant, channel_link_id, call)
+    check_body(body)
+    call.request_data = body if isinstance(body, dict) else None
+    if call.request_data is None and request.method == "GET":
+        call.request_data = query
     if request.method != "GET" and not isinstance(body, dict):
         raise bad_request("request body must be a JSON object")
     return Context(tenant=tenant, body=body, query=query)
+
+
+def unverified_summary(raw: bytes, account_id: str | None, profile_id: str | None) -> dict:
+    """What the log keeps of a body whose signature is not (yet) verified: its size and ids."""
+    ids = {"accountId": account_id, "loyaltyProfileId": profile_id}
+    return {
+        "bytes": len(raw),
+        # Cut, and only when storable: a refused call must not cost a failed log write.
+        **{name: value[:64] for name, value in ids.items() if value and not _unstorable(value)},
+    }
 
 
 def logged(endpoint: str) -> Callable:

@@ -16,7 +16,17 @@ from ..services.deliverect import CheckoutCustomer, LinkedTenant
 from ..services.programs import catalogue
 from ..services.tenants import tenant_by_api_key
 from . import webhooks
-from .context import Call, json_body, linked_request, logged, verify_signature
+from .context import (
+    Call,
+    check_body,
+    context_ids,
+    linked_request,
+    logged,
+    read_json,
+    refuse_too_deep,
+    unverified_summary,
+    verify_signature,
+)
 from .responses import NotFound, WebhookError, bad_request, value_response
 from .schemas import (
     CancelNotification,
@@ -35,6 +45,9 @@ from .urls import webhook_urls
 from .wire import cash_check_json, customer_json, tier_json, validation_json, wallet_json
 
 PREFIX = "/webhooks/deliverect"
+# Years a date in a body may name: far dates are garbage, and adding a points validity to them
+# would overflow datetime further down.
+MOMENTS = range(1900, 2200)
 # Provider webhooks find their tenant through the link; channel endpoints by API key.
 AnyTenant = LinkedTenant | Tenant
 
@@ -43,15 +56,19 @@ AnyTenant = LinkedTenant | Tenant
 @logged("registration")
 def registration(call: Call) -> Response:
     raw = request.get_data(cache=True)
-    body = json_body(raw)
-    call.request_data = body if isinstance(body, dict) else None
+    body = read_json(raw)
+    refuse_too_deep(body)
+    account_id, profile_id, channel_link_id = context_ids(body, {})
+    call.request_data = unverified_summary(raw, account_id, profile_id)
     api_key = body.get("apiKey") if isinstance(body, dict) else None
     tenant = tenant_by_api_key(api_key) if isinstance(api_key, str) else None
     if tenant is None:
         call.notes.append("unknown or missing apiKey")
         return value_response(400)
     call.tenant_id = tenant.id
-    verify_signature(raw, tenant, _text(body.get("channelLinkId")), call)
+    verify_signature(raw, tenant, channel_link_id, call)
+    check_body(body)
+    call.request_data = body
     payload = parse(Registration, body)
     if not payload.deliverect_account_id:
         raise bad_request("accountId: Field required")
@@ -60,8 +77,12 @@ def registration(call: Call) -> Response:
     try:
         deliverect.register_link(tenant.id, payload.deliverect_account_id, payload.loyaltyProfileId)
     except deliverect.LinkTaken:
-        call.notes.append("this Deliverect account/profile is registered to another tenant")
-        return value_response(400)
+        call.notes.append("this Deliverect account is registered to another tenant")
+        raise WebhookError(
+            409,
+            "conflict",
+            "this Deliverect account is registered to another restaurant on this loyalty server",
+        ) from None
     return jsonify(webhook_urls())
 
 
@@ -359,10 +380,6 @@ def _payment_amount(order: OrderNotification, basket: Basket) -> int:
     return basket.items_total
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def _birthdate(text: str | None) -> date | None:
     if not text:
         return None
@@ -376,11 +393,16 @@ def _moment(text: str | None, field: str, strict: bool = True) -> datetime | Non
         return None
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: 9999-12-31T23:00-05:00 is year 10000
+        moment = None
+    if moment is None or not MOMENTS.start <= moment.year < MOMENTS.stop:
         if strict:
-            raise bad_request(f"{field}: must be an ISO 8601 date") from None
+            raise bad_request(
+                f"{field}: must be an ISO 8601 date from {MOMENTS.start} to {MOMENTS.stop - 1}"
+            )
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment
 
 
 def _field_message(message: str) -> str:

@@ -3,9 +3,11 @@
 import json
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from loyalty.extensions import db
-from loyalty.models import DeliverectLink, WebhookCall
+from loyalty.models import DeliverectAccount, DeliverectLink, RefusedRegistration, WebhookCall
+from loyalty.services.deliverect import register_link
 from loyalty.webhooks.signature import HEADER, sign
 from tests.support.deliverect import ACCOUNT_ID, PROFILE_ID, Deliverect
 
@@ -115,8 +117,64 @@ def test_another_tenant_cannot_take_over_a_registered_link(client, tenant, other
             "apiKey": other_tenant.issued.api_key,
         },
     )
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert db.session.query(DeliverectLink).one().tenant_id == tenant.id
+
+
+def test_a_deliverect_account_belongs_to_one_tenant_whatever_the_profile(
+    client, tenant, other_tenant
+):
+    """Item 3: a second tenant registering the same account under another profile is refused,
+    and the owner's calls that carry only the accountId keep finding the owner."""
+    owner = Deliverect(client, tenant, account_id="acctA2", profile_id="profile-of-a")
+    owner.register()
+    squatter = Deliverect(client, other_tenant, account_id="acctA2", profile_id="profile-of-b")
+    response = squatter.post(
+        "/registration", {**squatter.ids, "apiKey": other_tenant.issued.api_key}
+    )
+    assert response.status_code == 409
+    body = response.get_json()
+    assert (body["http_code"], body["error"]) == (409, "conflict")
+    assert "another restaurant" in body["description"]
+    assert [link.tenant_id for link in db.session.query(DeliverectLink)] == [tenant.id]
+    tiers = client.get(
+        "/webhooks/deliverect/tiers?accountId=acctA2",
+        headers={HEADER: sign(tenant.issued.webhook_secret, b"")},
+    )
+    assert tiers.status_code == 200, tiers.get_json()
+    refusal = db.session.query(RefusedRegistration).one()
+    assert (refusal.tenant_id, refusal.owner_tenant_id, refusal.attempts) == (
+        other_tenant.id,
+        tenant.id,
+        1,
+    )
+    squatter.post("/registration", {**squatter.ids, "apiKey": other_tenant.issued.api_key})
+    assert db.session.query(RefusedRegistration).one().attempts == 2
+
+
+def test_the_database_refuses_a_second_tenant_for_a_deliverect_account(tenant, other_tenant):
+    """Item 3: the unique deliverect_accounts.deliverect_account_id and the links' foreign key
+    to (tenant_id, deliverect_account_id) hold even without the service's check."""
+    register_link(tenant.id, "acctA2", "p1")
+    db.session.add(DeliverectAccount(tenant_id=other_tenant.id, deliverect_account_id="acctA2"))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    db.session.add(
+        DeliverectLink(
+            tenant_id=other_tenant.id, deliverect_account_id="acctA2", loyalty_profile_id="p2"
+        )
+    )
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_the_same_tenant_may_register_several_profiles_of_its_account(client, tenant):
+    Deliverect(client, tenant, account_id="acct", profile_id="p1").register()
+    Deliverect(client, tenant, account_id="acct", profile_id="p2").register()
+    assert db.session.query(DeliverectLink).count() == 2
+    assert db.session.query(DeliverectAccount).one().tenant_id == tenant.id
 
 
 def test_registration_missing_profile_id_names_the_field(deliverect, tenant):

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loyalty.rules.basket import Basket, BasketError, BasketItem, basket_from_order
+from loyalty.rules.basket import MAX_AMOUNT, Basket, BasketError, BasketItem, basket_from_order
 from tests.support.seeds import SEED_001_ORDER, SEED_004_ORDER
 
 
@@ -245,3 +245,25 @@ def test_well_formed_orders_always_parse_and_total_their_lines(items):
 
     assert len(basket.items) == len(items)
     assert basket.items_total == sum(expected_line_total(raw) for raw in items)
+
+
+@pytest.mark.parametrize("price", [1e20, 10**20, 10**8 + 1, 1e300])
+def test_a_price_beyond_the_amount_limit_is_refused(price):
+    """Item 8: 1e20 with no paymentAmount reached the ledger's 32-bit columns as a 500."""
+    with pytest.raises(BasketError, match=r"order.items\[0\].price: must be at most 100000000"):
+        basket_from_order({"items": [line(price)]})
+
+
+def test_a_basket_multiplied_past_the_amount_limit_is_refused():
+    nested = line(10**8, 10_000, [line(10**8, 10_000)])
+    with pytest.raises(BasketError, match="basket totals more than"):
+        basket_from_order({"items": [nested]})
+
+
+@given(json_values)
+def test_a_parsed_basket_never_totals_more_than_the_amount_limit(order):
+    try:
+        basket = basket_from_order(order)
+    except BasketError:
+        return
+    assert basket.items_total + basket.delivery_cost + basket.service_charge <= MAX_AMOUNT

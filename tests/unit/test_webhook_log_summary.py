@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 
+import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -65,11 +67,13 @@ def test_nothing_to_summarise_is_none():
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(
-        st.sampled_from(["email", "name", "plu", "apiKey", "code", "price", "id", "x"]),
-        children,
-        max_size=4,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["email", "name", "plu", "apiKey", "code", "price", "id", "x"]),
+            children,
+            max_size=4,
+        )
     ),
     max_leaves=40,
 )
@@ -83,3 +87,33 @@ def test_summary_is_the_redacted_json_cut_to_the_limit(value):
     full = json.dumps(redact(value), separators=(",", ":"), ensure_ascii=False)
     expected = full if len(full) <= SUMMARY_LIMIT else full[: SUMMARY_LIMIT - 1] + "…"
     assert summarise(value) == expected
+
+
+def test_redaction_takes_linear_time_on_long_strings_without_an_at_sign():
+    """Item 1: the e-mail pattern backtracked quadratically (40 KB took seconds)."""
+    long_text = "a" * 1_000_000
+    started = time.perf_counter()
+    text = summarise({"orderId": long_text, "id": long_text + " x@" + long_text})
+    assert time.perf_counter() - started < 0.5
+    assert len(text) == SUMMARY_LIMIT
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["marie@example.com", "x" * 50_000 + " marie@example.com", "a@b", "Shop order for m@x.be"],
+)
+def test_anything_that_looks_like_an_email_is_still_hidden(value):
+    assert summarise({"id": value}) == '{"id":"[redacted]"}'
+
+
+@pytest.mark.parametrize("value", ["@", "a @ b", "@@", "ends with@", "@starts"])
+def test_an_at_sign_alone_is_not_an_email(value):
+    assert summarise({"id": value}) == json.dumps({"id": value}, separators=(",", ":"))
+
+
+def test_deep_nesting_is_summarised_without_recursing_to_the_limit():
+    value: dict = {}
+    for _ in range(5000):
+        value = {"x": value}
+    text = summarise(value)
+    assert text.startswith('{"x":{"x":') and '"…"' in text

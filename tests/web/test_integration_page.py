@@ -4,10 +4,13 @@ import threading
 
 import pytest
 from flask import render_template
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import make_server
 
 from loyalty.extensions import db
 from loyalty.services.deliverect import NewCustomer, create_customer
+from loyalty.services.team import create_user
+from tests.conftest import PASSWORD
 from tests.support.deliverect import Deliverect, add_reward, basket_order, give_points, item
 
 
@@ -137,3 +140,83 @@ def test_account_holds_partial_shows_held_and_redeemed_points(app, client, tenan
     assert "<strong>50</strong> points are held" in html
     assert "Two euros off" in html and "used by an order" in html
     assert "-100 pts" in html
+
+
+def test_both_tenants_are_told_when_a_registration_is_refused_for_an_owned_account(
+    app, client, tenant, other_tenant, owner
+):
+    """Item 3: the owner sees the attempt; the refused tenant sees why, without the owner's name."""
+    Deliverect(client, tenant, account_id="acctA2", profile_id="profile-of-a").register()
+    squatter = Deliverect(client, other_tenant, account_id="acctA2", profile_id="profile-of-b")
+    squatter.post("/registration", {**squatter.ids, "apiKey": other_tenant.issued.api_key})
+
+    client.post("/login", data={"email": owner.email, "password": PASSWORD})
+    owner_page = client.get("/integration/").get_data(as_text=True)
+    assert "Another restaurant tried to register your Deliverect account" in owner_page
+    assert "acctA2" in owner_page and "profile-of-b" in owner_page
+    assert other_tenant.name not in owner_page
+    client.post("/logout")
+
+    other_owner = create_user(other_tenant, "owner@burgerbar.test", PASSWORD, role="owner")
+    client.post("/login", data={"email": other_owner.email, "password": PASSWORD})
+    refused_page = client.get("/integration/").get_data(as_text=True)
+    assert "Registration refused" in refused_page
+    assert "belongs to another restaurant" in refused_page and "acctA2" in refused_page
+    assert tenant.name not in refused_page and tenant.slug not in refused_page
+
+
+@pytest.fixture()
+def outbound(monkeypatch):
+    """Every URL the simulator would open over the network, instead of opening it."""
+    opened: list[str] = []
+
+    def fake_urlopen(request, timeout=None):
+        opened.append(request.full_url)
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr("loyalty.simulator.urllib.request.urlopen", fake_urlopen)
+    return opened
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Host": "attacker.example"}, {"X-Forwarded-Host": "attacker.example"}],
+    ids=["Host", "X-Forwarded-Host"],
+)
+def test_test_calls_never_send_the_api_key_to_the_host_the_request_names(
+    app, owner_client, tenant, outbound, headers
+):
+    """Item 10: without PUBLIC_BASE_URL, test calls run against this app in-process."""
+    for (_domain, path, name), cookie in list(owner_client._cookies.items()):
+        owner_client.set_cookie(name, cookie.value, domain="attacker.example", path=path)
+    app.config["PUBLIC_BASE_URL"] = None
+    direct = app.wsgi_app
+    app.wsgi_app = ProxyFix(direct, x_host=1)  # as behind a proxy (PROXY_FIX_HOPS = 1)
+    try:
+        response = owner_client.post(
+            "/integration/test-calls",
+            data={"api_key": tenant.issued.api_key, "scenario": "smoke"},
+            headers=headers,
+        )
+    finally:
+        app.wsgi_app = direct
+        app.config["PUBLIC_BASE_URL"] = "https://loyalty.example.com"
+    assert response.status_code == 200
+    assert outbound == []
+    html = response.get_data(as_text=True)
+    # The page may still show the request's host in the registration URL; no call goes there.
+    assert "POST http://attacker.example" not in html
+    assert "Passed" in html, html[html.find("test-result") : html.find("test-result") + 3000]
+    assert "POST http://localhost/webhooks/deliverect/registration" in html
+
+
+def test_test_calls_go_to_the_public_base_url_when_one_is_set(owner_client, tenant, outbound):
+    response = owner_client.post(
+        "/integration/test-calls",
+        data={"api_key": tenant.issued.api_key, "scenario": "smoke"},
+        headers={"X-Forwarded-Host": "attacker.example"},
+    )
+    assert response.status_code == 200
+    assert outbound and all(
+        url.startswith("https://loyalty.example.com/webhooks/") for url in outbound
+    )

@@ -7,17 +7,23 @@ from flask_login import login_required
 
 from ...extensions import db
 from ...models import Account, utcnow
-from ...services.deliverect import links_for_tenant
+from ...services.deliverect import (
+    links_for_tenant,
+    refused_registrations,
+    registration_attempts_on,
+)
 from ...services.redemption import AccountActivity, account_activity
 from ...services.tenants import tenant_by_api_key
 from ...services.webhook_log import STATUS_CLASSES, CallFilter, endpoints_seen, recent_calls
-from ...simulator import REGISTRATION_PATH, Simulator
+from ...simulator import Simulator, Transport, app_transport, urllib_transport
 from ...webhooks.urls import registration_url, webhook_urls
 from ..access import current_tenant, owner_required
 from . import bp
 from .forms import TestCallsForm
 
 SIMULATOR_TIMEOUT_SECONDS = 5.0
+# Without PUBLIC_BASE_URL, test calls run in-process; this only names them in the results.
+IN_PROCESS_BASE_URL = "http://localhost"
 
 
 def _filters() -> CallFilter:
@@ -38,6 +44,8 @@ def _page(form: TestCallsForm, status: int = 200, **extra):
         "registration_url": registration_url(),
         "urls": webhook_urls(),
         "links": links_for_tenant(tenant.id),
+        "refused": refused_registrations(tenant.id),
+        "attempts_on_mine": registration_attempts_on(tenant.id),
         "calls": recent_calls(tenant.id, filters),
         "filters": filters,
         "endpoints": endpoints_seen(tenant.id),
@@ -75,10 +83,8 @@ def test_calls():
         return _page(form, 422)
     # Release this request's read transaction: the simulator's calls write from other requests.
     db.session.rollback()
-    base_url = registration_url()[: -len(REGISTRATION_PATH)]
-    simulator = Simulator(
-        base_url, form.api_key.data.strip(), secret, timeout=SIMULATOR_TIMEOUT_SECONDS
-    )
+    base_url, transport = _test_call_target()
+    simulator = Simulator(base_url, form.api_key.data.strip(), secret, transport)
     exchanges = simulator.run(form.scenario.data)
     response = _page(
         TestCallsForm(formdata=None),
@@ -88,6 +94,19 @@ def test_calls():
     )
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _test_call_target() -> tuple[str, Transport]:
+    """Where test calls go, which carry the API key: PUBLIC_BASE_URL, else this app in-process.
+
+    Never the request's own host: Host and X-Forwarded-Host are whatever the client says, and
+    would send the key to any server the client names.
+    """
+    public = current_app.config.get("PUBLIC_BASE_URL")
+    if public:
+        return public.rstrip("/"), urllib_transport(SIMULATOR_TIMEOUT_SECONDS)
+    app = current_app._get_current_object()
+    return IN_PROCESS_BASE_URL + request.script_root, app_transport(app)
 
 
 @bp.app_template_global("account_redemption_activity")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from flask import Flask
 from sqlalchemy import event
@@ -23,6 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     load_settings(app, config)
     register_extensions(app)
+    register_security_headers(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -39,6 +41,12 @@ def register_extensions(app: Flask) -> None:
         hops = int(app.config["PROXY_FIX_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     from . import models  # noqa: F401  (registers the mappers)
+
+
+def register_security_headers(app: Flask) -> None:
+    from . import security
+
+    security.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -71,11 +79,27 @@ def configure_logger(app: Flask) -> None:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """WAL for concurrent readers, a busy timeout instead of 'database is locked', real FKs."""
+    """WAL for concurrent readers, a busy timeout instead of 'database is locked', real FKs.
+
+    The database file is made 0600 before WAL mode starts (SQLite gives its -wal and -shm
+    files the database's mode): it holds webhook secrets.
+    """
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
+        for _seq, name, path in cursor.execute("PRAGMA database_list").fetchall():
+            if name == "main" and path:
+                _make_private(path)
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+def _make_private(database: str) -> None:
+    for path in (database, f"{database}-wal", f"{database}-shm", f"{database}-journal"):
+        try:
+            if os.stat(path).st_mode & 0o077:
+                os.chmod(path, 0o600)
+        except FileNotFoundError:
+            pass

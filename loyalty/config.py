@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -16,6 +17,15 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    # "Keep me signed in" lasts 30 days from sign-in, enforced on the server (the session row
+    # expires); its cookie is replaced each time it restores a session. Without it a sign-in
+    # lasts until the browser closes, and at most LOGIN_SESSION_LIFETIME.
+    REMEMBER_COOKIE_DURATION = timedelta(days=30)
+    LOGIN_SESSION_LIFETIME = timedelta(hours=24)
+    # Cookies are Secure on every HTTPS request anyway (see loyalty.security); set these to True
+    # to keep them Secure even if a misconfigured proxy makes a request look like plain HTTP.
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
     WTF_CSRF_TIME_LIMIT = (
         None  # a form left open over lunch still submits; the token is per session
     )
@@ -32,6 +42,9 @@ class Defaults:
     # Region (ISO 3166, e.g. "BE") for phone numbers typed without a country code; None = such
     # numbers are refused, since guessing a country would find the wrong customer.
     DEFAULT_PHONE_REGION: str | None = None
+    # Largest request body on any route, in bytes (Flask refuses more with 413). A Deliverect
+    # order is a few KB, and imports run from the CLI, so 1 MiB is generous.
+    MAX_CONTENT_LENGTH = 1024 * 1024
     HOLD_TTL_SECONDS = 15 * 60
     WEBHOOK_LOG_RETENTION_DAYS = 14
     LOGIN_THROTTLE_MAX_FAILURES = 5
@@ -50,8 +63,20 @@ def load_settings(app, overrides: dict | None) -> None:
     app.config.setdefault(
         "SQLALCHEMY_DATABASE_URI", f"sqlite:///{Path(app.instance_path) / 'loyalty.db'}"
     )
+    _private_instance_folder(Path(app.instance_path))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+
+
+def _private_instance_folder(instance: Path) -> None:
+    """instance/ holds the secret key and the SQLite database: only its owner may enter it."""
+    try:
+        if not instance.exists():
+            instance.mkdir(mode=0o700, parents=True)
+        elif instance.stat().st_mode & 0o077:
+            instance.chmod(0o700)
+    except PermissionError:  # a read-only or foreign-owned folder: the operator's choice
+        pass
 
 
 def _instance_secret_key(instance: Path) -> str:

@@ -40,4 +40,6 @@ cat <<'BANNER'
   (stop with Ctrl+C; run this script again to restart: the data stays in instance/)
 
 BANNER
-exec .venv/bin/flask run --host 127.0.0.1 --port 5000
+# A production server, not Flask's development one: one process (SQLite has one writer at a
+# time, and WAL mode lets its threads read meanwhile) with eight threads for parallel requests.
+exec .venv/bin/gunicorn --workers 1 --threads 8 --bind 127.0.0.1:5000 --access-logfile - app:app

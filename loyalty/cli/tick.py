@@ -9,6 +9,7 @@ from flask import current_app
 
 from ..models import utcnow
 from ..services.expiry import due_accounts, expire_points
+from ..services.team import prune_logins
 from ..services.webhook_log import prune
 from . import loyalty_cli
 
@@ -20,7 +21,8 @@ from . import loyalty_cli
     help="Pretend it is this ISO 8601 UTC time (to catch up or rehearse); default: now.",
 )
 def tick(now_text: str | None) -> None:
-    """Run the periodic jobs once: write off expired points, prune the webhook call log."""
+    """Run the periodic jobs once: write off expired points, prune the webhook call log and
+    ended sign-in sessions."""
     now = _parse_now(now_text)
     account_ids = due_accounts(now)
     with click.progressbar(length=len(account_ids), label="Expiring points") as bar:
@@ -28,6 +30,8 @@ def tick(now_text: str | None) -> None:
     click.echo(f"expired {expired} points on {len(account_ids)} accounts")
     days = int(current_app.config["WEBHOOK_LOG_RETENTION_DAYS"])
     click.echo(f"deleted {prune(now, days)} webhook calls older than {days} days")
+    window = int(current_app.config["LOGIN_THROTTLE_WINDOW_SECONDS"])
+    click.echo(f"deleted {prune_logins(now, window)} ended sign-in sessions and throttle counts")
 
 
 def _parse_now(text: str | None) -> datetime:

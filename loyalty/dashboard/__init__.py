@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import Flask
 from flask_login import current_user
 
-from ..extensions import db, login_manager
-from ..models import User
+from ..extensions import login_manager
 from ..rules.money import format_money, format_percent
+from .auth.sessions import load_user
 from .converters import RowIdConverter
 
 # Navigation in display order; an entry shows only once its blueprint is registered.
@@ -59,6 +59,4 @@ def register_dashboard(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
 
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    login_manager.user_loader(load_user)

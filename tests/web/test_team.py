@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from loyalty.extensions import db
 from loyalty.models import User
-from loyalty.services.team import create_user
+from loyalty.services.team import EMAIL_NOT_AVAILABLE, create_user
 
 from ..conftest import PASSWORD
 from .test_rewards import errors_for
@@ -61,9 +61,26 @@ def test_a_short_password_or_bad_email_is_refused_inline(owner_client):
     assert db.session.scalar(select(User).where(User.email == "giulia")) is None
 
 
-def test_an_email_that_already_has_a_login_is_refused_inline(owner_client, staff):
+def test_an_email_already_on_the_team_is_refused_inline(owner_client, staff):
     response = owner_client.post("/team/", data=member_form(email=staff.email))
-    assert errors_for(response, "email") == [f"{staff.email} already has a login"]
+    assert response.status_code == 422
+    assert errors_for(response, "email") == [f"{staff.email} is already on your team"]
+
+
+def test_an_email_with_a_login_at_another_restaurant_is_refused_without_revealing_it(
+    owner_client, other_tenant
+):
+    """Item 10: logins are unique per email installation-wide (the login form asks for no
+    restaurant), so the address is refused, but nothing says it exists or where."""
+    create_user(other_tenant, "boss@burgerbar.test", PASSWORD, role="owner", name="Bob Burger")
+    response = owner_client.post("/team/", data=member_form(email="Boss@BurgerBar.test"))
+    assert response.status_code == 422
+    assert errors_for(response, "email") == [EMAIL_NOT_AVAILABLE]
+    page = response.get_data(as_text=True)
+    for revealing in ("already has a login", "Burger Bar", "Bob Burger"):
+        assert revealing not in page
+    boss = db.session.scalar(select(User).where(User.email == "boss@burgerbar.test"))
+    assert boss.tenant_id == other_tenant.id
 
 
 def test_owner_changes_a_members_role(owner_client, staff):
@@ -121,3 +138,41 @@ def test_deactivating_a_member_signs_them_out_and_reactivating_lets_them_back(
 def test_members_of_other_restaurants_are_not_listed(owner_client, other_tenant):
     create_user(other_tenant, "boss@burgerbar.test", PASSWORD, role="owner")
     assert b"boss@burgerbar.test" not in owner_client.get("/team/").data
+
+
+def test_owner_signs_a_member_out_on_every_device(owner_client, staff, app):
+    """Item 6: "sign out everywhere" for a team member ends their session and remember cookie."""
+    phone, till = app.test_client(), app.test_client()
+    for browser in (phone, till):
+        in_own_context(
+            app,
+            lambda b=browser: b.post(
+                "/login", data={"email": staff.email, "password": PASSWORD, "remember": "y"}
+            ),
+        )
+    remember = till.get_cookie("remember_token").value
+    response = owner_client.post(f"/team/{staff.id}/sign-out", follow_redirects=True)
+    assert f"{staff.email} is signed out on every device" in response.get_data(as_text=True)
+    assert in_own_context(app, lambda: phone.get("/rewards/")).status_code == 302
+    fresh_browser = app.test_client()
+    fresh_browser.set_cookie("remember_token", remember)
+    assert in_own_context(app, lambda: fresh_browser.get("/rewards/")).status_code == 302
+
+
+def test_a_member_deactivated_then_reactivated_does_not_get_old_sessions_back(
+    owner_client, staff, app
+):
+    """Item 6: deactivation revokes sessions server-side, not only while the flag is off."""
+    staff_browser = app.test_client()
+    in_own_context(
+        app, lambda: staff_browser.post("/login", data={"email": staff.email, "password": PASSWORD})
+    )
+    assert in_own_context(app, lambda: staff_browser.get("/rewards/")).status_code == 200
+    owner_client.post(f"/team/{staff.id}/deactivate")
+    owner_client.post(f"/team/{staff.id}/reactivate")
+    assert in_own_context(app, lambda: staff_browser.get("/rewards/")).status_code == 302
+
+
+def test_an_owner_cannot_sign_out_members_of_another_restaurant(owner_client, other_tenant):
+    boss = create_user(other_tenant, "boss@burgerbar.test", PASSWORD, role="owner")
+    assert owner_client.post(f"/team/{boss.id}/sign-out").status_code == 404

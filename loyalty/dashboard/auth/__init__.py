@@ -1,4 +1,5 @@
-"""Login and logout."""
+"""Login, logout and the member's own account page (password, sign out everywhere)."""
+
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__)

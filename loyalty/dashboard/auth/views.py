@@ -1,13 +1,25 @@
-"""Login is throttled per email and per address; logout is a POST with a CSRF token."""
+"""Login is throttled per email and per address; logout is a POST with a CSRF token.
+
+Every sign-in is a LoginSession row (services.team): logout, a password change, deactivation
+and "sign out everywhere" delete rows, so copies of the cookies stop working too.
+"""
 
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ...services.team import LoginThrottled, authenticate
+from ...services.team import (
+    LoginThrottled,
+    TeamError,
+    authenticate,
+    change_password,
+    end_all_sessions,
+    end_session,
+)
 from . import bp
-from .forms import EmptyForm, LoginForm
+from .forms import EmptyForm, LoginForm, PasswordForm
+from .sessions import begin
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -29,6 +41,7 @@ def login():
             flash("Too many failed attempts. Wait 15 minutes and try again.", "error")
             return render_template("auth/login.html", form=form), 429
         if user is not None:
+            begin(user, remember=form.remember.data)
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))
         flash("Wrong email or password.", "error")
@@ -40,9 +53,40 @@ def login():
 @login_required
 def logout():
     if EmptyForm().validate_on_submit():
+        end_session(current_user)
         logout_user()
         flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    """The signed-in member's own page: change their password, sign out everywhere."""
+    form = PasswordForm()
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            try:
+                change_password(current_user, form.current.data, form.new.data)
+            except TeamError as error:
+                form.current.errors = [*form.current.errors, str(error)]
+            else:
+                flash("Password changed. Your other browsers are signed out.", "success")
+                return redirect(url_for("auth.account"), 303)
+    return render_template("auth/account.html", form=form, button_form=EmptyForm()), status
+
+
+@bp.route("/account/sign-out-everywhere", methods=["POST"])
+@login_required
+def sign_out_everywhere():
+    if EmptyForm().validate_on_submit():
+        end_all_sessions(current_user.tenant, current_user)
+        logout_user()
+        flash("You are signed out on every device.", "info")
+        return redirect(url_for("auth.login"), 303)
+    return redirect(url_for("auth.account"), 303)
 
 
 def _safe_next(target: str | None) -> str:

@@ -1,4 +1,4 @@
-"""Team page (owners only): members, adding one, roles, deactivation."""
+"""Team page (owners only): members, adding one, roles, deactivation, signing one out."""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ from flask_login import current_user
 
 from ...models import User
 from ...services.scoping import get_for_tenant
-from ...services.team import TeamError, create_user, set_active, set_role, team_members
+from ...services.team import (
+    TeamError,
+    create_user,
+    end_all_sessions,
+    set_active,
+    set_role,
+    team_members,
+)
 from ..access import current_tenant, owner_required
 from ..auth.forms import EmptyForm
 from . import bp
@@ -76,6 +83,18 @@ def deactivate(user_id: int):
 @owner_required
 def reactivate(user_id: int):
     return _set_active(user_id, True)
+
+
+@bp.route("/<int:user_id>/sign-out", methods=["POST"])
+@owner_required
+def sign_out(user_id: int):
+    """A lost phone or a shared till: end every session of that member, remember-me included."""
+    tenant = current_tenant()
+    member = get_for_tenant(User, user_id, tenant.id)
+    if EmptyForm().validate_on_submit():
+        end_all_sessions(tenant, member)
+        flash(f"{member.email} is signed out on every device.", "success")
+    return redirect(url_for("team.index"), 303)
 
 
 def _set_active(user_id: int, active: bool):

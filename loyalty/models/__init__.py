@@ -2,7 +2,7 @@
 
 from .account import Account, AccountEvent, AccountTag
 from .base import utcnow
-from .deliverect import DeliverectLink, WebhookCall
+from .deliverect import DeliverectAccount, DeliverectLink, RefusedRegistration, WebhookCall
 from .job import JobWatermark
 from .ledger import Hold, LedgerEntry
 from .order import Order
@@ -10,18 +10,21 @@ from .reward import Reward
 from .segment import Segment
 from .tenant import Tenant
 from .tier import Tier
-from .user import FailedLogin, User
+from .user import LoginSession, LoginThrottle, User
 
 __all__ = [
     "Account",
     "AccountEvent",
     "AccountTag",
+    "DeliverectAccount",
     "DeliverectLink",
-    "FailedLogin",
     "Hold",
     "JobWatermark",
     "LedgerEntry",
+    "LoginSession",
+    "LoginThrottle",
     "Order",
+    "RefusedRegistration",
     "Reward",
     "Segment",
     "Tenant",

@@ -81,6 +81,9 @@ class Account(TenantScoped, Timestamps, db.Model):
     cash_balance: Mapped[int] = mapped_column(Integer, default=0)  # minor units of store credit
     # The tier is derived from lifetime points (rules.tiers), never stored, so it cannot go stale.
     lifetime_points: Mapped[int] = mapped_column(Integer, default=0)
+    # Points a cancel could not take back because they were spent (rules.debt): later credits
+    # pay it first. Never negative; the ledger's "debt" entries sum to it.
+    points_debt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Bumped to take the account's row lock before balances and holds are read.
     lock_version: Mapped[int] = mapped_column(Integer, default=0)

@@ -10,8 +10,19 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .base import TenantScoped, UTCDateTime, utcnow
 
-UNITS = ("points", "cash")
-KINDS = ("earn", "redeem", "adjust", "expire", "reversal", "campaign_credit", "opening", "merge")
+# "debt" entries move Account.points_debt: points a cancel could not take back (rules.debt).
+UNITS = ("points", "cash", "debt")
+KINDS = (
+    "earn",
+    "redeem",
+    "adjust",
+    "expire",
+    "reversal",
+    "campaign_credit",
+    "opening",
+    "merge",
+    "debt_repayment",
+)
 
 
 class LedgerEntry(TenantScoped, db.Model):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -12,6 +12,7 @@ from .base import TenantScoped, UTCDateTime, utcnow
 
 # placed: recorded; cancelled: reversed; cancel_pending: a cancel that arrived before its order.
 ORDER_STATUSES = ("placed", "cancelled", "cancel_pending")
+REVIEW_STATUSES = ("flagged", "credited", "dismissed")
 
 
 class Order(TenantScoped, db.Model):
@@ -20,6 +21,14 @@ class Order(TenantScoped, db.Model):
         UniqueConstraint("tenant_id", "external_id"),
         Index("ix_orders_account_ordered", "account_id", "ordered_at"),
         Index("ix_orders_tenant_ordered", "tenant_id", "ordered_at"),
+        # Only the few orders waiting for the team: Home counts them on every load.
+        Index(
+            "ix_orders_held_for_review",
+            "tenant_id",
+            "ordered_at",
+            sqlite_where=text("review_status = 'flagged'"),
+            postgresql_where=text("review_status = 'flagged'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,6 +51,12 @@ class Order(TenantScoped, db.Model):
     cash_spent: Mapped[int] = mapped_column(Integer, default=0)
     # Points the order named but the customer no longer had: recorded for the team to review.
     shortfall_points: Mapped[int] = mapped_column(Integer, default=0)
+    # An order over the restaurant's caps credits nothing: "flagged" for the team, then
+    # "credited" if an owner credits the withheld points anyway, or "dismissed" if an owner
+    # decides it earns nothing (None: never needed review).
+    review_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    review_reason: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    points_withheld: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     cancellation_reason: Mapped[str | None] = mapped_column(String(256), nullable=True)
     ordered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -33,6 +33,18 @@ class Tenant(Timestamps, db.Model):
     # services.programs): webhook workers cache the catalogue per version and read this number
     # with every call, so a change on one worker is seen by all of them on their next call.
     catalog_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Orders over either cap are recorded but held for review instead of earning (see
+    # rules.order_review); the amount is in the tenant's minor units.
+    max_points_per_order: Mapped[int] = mapped_column(
+        Integer, default=10_000, server_default="10000"
+    )
+    max_order_amount: Mapped[int] = mapped_column(
+        Integer, default=1_000_000, server_default="1000000"
+    )
+    # Staff may adjust up to this many points at once; larger adjustments need an owner.
+    adjustment_owner_limit: Mapped[int] = mapped_column(
+        Integer, default=1_000, server_default="1000"
+    )
 
     def __repr__(self) -> str:
         return f"<Tenant {self.slug}>"

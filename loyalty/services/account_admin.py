@@ -7,10 +7,11 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from ..extensions import db
-from ..models import Account, AccountEvent, AccountTag, LedgerEntry, Order, utcnow
+from ..models import Account, AccountEvent, AccountTag, LedgerEntry, Order, Tenant, utcnow
+from ..rules.lifetime import lifetime_after_debit
 from .ledger import InsufficientBalance, Posting, lock_account, post
 from .scoping import get_for_tenant
 
@@ -85,13 +86,21 @@ def set_tags_and_properties(
 
 
 def adjust_points(
-    tenant_id: int, account_id: int, amount: int, reason: str, user_id: int, token: str
+    tenant_id: int,
+    account_id: int,
+    amount: int,
+    reason: str,
+    user_id: int,
+    token: str,
+    by_owner: bool = False,
 ) -> Adjustment:
     """Add (or, negative, remove) points by hand, naming the team member and the reason.
 
     The form's one-time token is the ledger idempotency key, so a double-submitted form adjusts
-    once. A balance never goes below zero. Credits count towards lifetime points (they usually
-    restore points an order should have earned); debits do not lower them, like spending.
+    once. A balance never goes below zero; a credit pays any debt first. Credits count towards
+    lifetime points (they usually restore points an order should have earned) and debits take
+    them away again, never below what orders earned (rules.lifetime), so adding and removing a
+    million points cannot mint a tier. Above the restaurant's limit only an owner may adjust.
     """
     reason = (reason or "").strip()
     if not reason:
@@ -102,17 +111,27 @@ def adjust_points(
         raise AdjustmentError(f"At most {MAX_ADJUSTMENT:,} points in one adjustment.")
     if not ADJUSTMENT_TOKEN_PATTERN.match(token or ""):
         raise AdjustmentError("This form has expired: reload the page and try again.")
+    limit = db.session.scalar(select(Tenant.adjustment_owner_limit).where(Tenant.id == tenant_id))
+    if abs(amount) > limit and not by_owner:
+        raise AdjustmentError(f"Adjustments over {limit:,} points need an owner.")
     account = get_for_tenant(Account, account_id, tenant_id)
     if account.merged_into_id is not None or account.erased_at is not None:
         raise AdjustmentError("This account is retired: adjust the account it was merged into.")
     key = f"adjust:{token}"
     try:
-        lock_account(account.id)
+        balances = lock_account(account.id)
         already = db.session.scalar(
             select(LedgerEntry.id).where(
                 LedgerEntry.tenant_id == tenant_id, LedgerEntry.idempotency_key == key
             )
         )
+        if amount > 0:
+            lifetime_delta = amount
+        else:
+            lifetime = balances.lifetime_points
+            lifetime_delta = (
+                lifetime_after_debit(lifetime, -amount, _earned_by_orders(account.id)) - lifetime
+            )
         entry = post(
             tenant_id,
             account.id,
@@ -123,7 +142,7 @@ def adjust_points(
                 key=key,
                 reason=reason[:500],
                 user_id=user_id,
-                lifetime_delta=max(amount, 0),
+                lifetime_delta=lifetime_delta,
             ),
         )
         if entry.account_id != account.id:
@@ -138,6 +157,15 @@ def adjust_points(
         db.session.rollback()
         raise
     return Adjustment(entry, repeated=already is not None)
+
+
+def _earned_by_orders(account_id: int) -> int:
+    """Points the account's orders earned and still hold (cancelled ones earn nothing)."""
+    return db.session.scalar(
+        select(func.coalesce(func.sum(Order.points_earned), 0)).where(
+            Order.account_id == account_id, Order.status == "placed"
+        )
+    )
 
 
 def erase_account(tenant_id: int, account_id: int, user_id: int) -> Account:

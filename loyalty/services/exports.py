@@ -1,6 +1,7 @@
 """CSV exports of the accounts a search matches, streamed in batches with constant memory.
 
-Two shapes: every field of every matching account, and a contact list that holds only accounts
+Two shapes: every field of every matching account (with the points it owes, so an owner sees
+who does), and a contact list that holds only accounts
 whose owners agreed to marketing. Rows come from a server-side cursor (PostgreSQL) or SQLite's
 lazy cursor in batches of BATCH, so memory does not grow with the number of accounts.
 """
@@ -33,6 +34,7 @@ ACCOUNT_COLUMNS = (
     "sex",
     "tier",
     "points",
+    "points_debt",
     "lifetime_points",
     "cash_balance",
     "tags",
@@ -106,6 +108,7 @@ def export_rows(spec: ExportSpec, default_region: str | None = None) -> Iterator
             Account.sex,
             Account.lifetime_points,
             Account.points_balance,
+            Account.points_debt,
             Account.cash_balance,
             tags,
             Account.marketing_consent,
@@ -136,6 +139,7 @@ def export_rows(spec: ExportSpec, default_region: str | None = None) -> Iterator
                 sex,
                 lifetime,
                 points,
+                debt,
                 cash,
                 tag_list,
                 consent,
@@ -154,6 +158,7 @@ def export_rows(spec: ExportSpec, default_region: str | None = None) -> Iterator
                 sex,
                 tier.name if tier else "",
                 points,
+                debt,
                 lifetime,
                 format_money(cash, digits),
                 ",".join(sorted((tag_list or "").split(","))) if tag_list else "",

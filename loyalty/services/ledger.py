@@ -1,5 +1,13 @@
 """The only writer of ledger entries and cached balances. Callers own the transaction.
 
+Three units, each with its cached column, which always equals the sum of its entries
+(`ledger_sum`): points (points_balance), cash (cash_balance) and debt (points_debt, what a
+cancel could not take back; see rules.debt). Points and cash never go below zero; debt is
+created only by `take_back_points`, and any later points credit pays it first with a pair of
+"debt_repayment" entries (points -n, debt -n), so the balance never goes negative and the
+customer's net position (balance - debt) moves by exactly what each credit says. Points that
+meet a debt otherwise (a merge) pay it with the same pair: `settle_debt`.
+
 Concurrency: `lock_account` comes first, which takes the row lock on PostgreSQL (FOR NO KEY
 UPDATE) and the write lock on SQLite, so every read after it (balance, holds, idempotency key)
 sees the latest committed state and no other writer can interleave until commit.
@@ -8,15 +16,16 @@ sees the latest committed state and no other writer can interleave until commit.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.orm.util import identity_key
 
 from ..extensions import db
-from ..models import Account, LedgerEntry, utcnow
+from ..models import Account, LedgerEntry, Order, utcnow
+from ..rules.debt import TakeBack, repayment, still_owed, take_back
 
 
 class InsufficientBalance(Exception):
@@ -40,7 +49,8 @@ class Posting:
     reward_id: int | None = None
     user_id: int | None = None
     expires_at: datetime | None = None
-    # How lifetime points move (earning and its reversal); spending never lowers them.
+    # How lifetime points move (earning, its reversal, adjustments); spending never lowers
+    # them, and they never go below zero.
     lifetime_delta: int = 0
 
 
@@ -51,6 +61,7 @@ class Balances:
     points: int
     cash: int
     lifetime_points: int
+    debt: int = 0
 
 
 class LedgerConflict(RuntimeError):
@@ -75,8 +86,14 @@ def lock_account(account_id: int) -> Balances | None:
 
 
 _accounts = Account.__table__.c
+_BALANCES = (
+    _accounts.points_balance,
+    _accounts.cash_balance,
+    _accounts.lifetime_points,
+    _accounts.points_debt,
+)
 _LOCK_FOR_UPDATE = (
-    select(_accounts.points_balance, _accounts.cash_balance, _accounts.lifetime_points)
+    select(*_BALANCES)
     .where(_accounts.id == bindparam("account_id"))
     .with_for_update(key_share=True)
 )
@@ -84,8 +101,13 @@ _LOCK_BY_WRITE = (
     update(Account.__table__)
     .where(_accounts.id == bindparam("account_id"))
     .values(lock_version=_accounts.lock_version + 1)
-    .returning(_accounts.points_balance, _accounts.cash_balance, _accounts.lifetime_points)
+    .returning(*_BALANCES)
 )
+_CACHED = {
+    "points": Account.points_balance,
+    "cash": Account.cash_balance,
+    "debt": Account.points_debt,
+}
 
 
 def find_entry(tenant_id: int, key: str) -> LedgerEntry | None:
@@ -100,26 +122,28 @@ def post(tenant_id: int, account_id: int, posting: Posting) -> LedgerEntry:
     """Write the entry and move the cached balance atomically, or return the one already written.
 
     Call after `lock_account` in the same transaction. A debit larger than the balance raises
-    InsufficientBalance and writes nothing.
+    InsufficientBalance and writes nothing. A points credit pays the account's debt first.
     """
     existing = find_entry(tenant_id, posting.key)
     if existing is not None:
         return existing
-    column = Account.points_balance if posting.unit == "points" else Account.cash_balance
+    column = _CACHED[posting.unit]
     values = {column.key: column + posting.amount}
     if posting.lifetime_delta:
-        values["lifetime_points"] = Account.lifetime_points + posting.lifetime_delta
-    new_balance = db.session.execute(
+        lifetime = Account.lifetime_points + posting.lifetime_delta
+        values["lifetime_points"] = case((lifetime < 0, 0), else_=lifetime)
+    row = db.session.execute(
         update(Account)
         .where(Account.id == account_id, Account.tenant_id == tenant_id)
         .where(column + posting.amount >= 0)
         .values(**values)
-        .returning(column)
+        .returning(column, Account.points_debt)
         .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
-    if new_balance is None:
+    ).first()
+    if row is None:
         current = db.session.scalar(select(column).where(Account.id == account_id)) or 0
         raise InsufficientBalance(posting.unit, current, posting.amount)
+    new_balance, debt = row
     entry = LedgerEntry(
         tenant_id=tenant_id,
         account_id=account_id,
@@ -136,8 +160,80 @@ def post(tenant_id: int, account_id: int, posting: Posting) -> LedgerEntry:
     )
     db.session.add(entry)
     db.session.flush()
+    paid = repayment(posting.amount, debt) if posting.unit == "points" else 0
+    for repaying in _repayments(posting.key, paid, posting.order_id, posting.user_id):
+        post(tenant_id, account_id, repaying)
     _expire_cached_balances(account_id)
     return entry
+
+
+def take_back_points(tenant_id: int, account_id: int, posting: Posting) -> TakeBack:
+    """Take points back (a debit `posting`) as far as the balance allows; the rest is owed.
+
+    For cancels: what the customer already spent becomes debt, with an entry naming the order,
+    instead of being forgotten. Call after `lock_account`. Lifetime points move with whichever
+    entry is written last, so they move once.
+    """
+    balance = db.session.scalar(select(Account.points_balance).where(Account.id == account_id))
+    split = take_back(-posting.amount, balance or 0)
+    if not split.owed:
+        post(tenant_id, account_id, posting)
+        return split
+    if split.from_balance:
+        post(
+            tenant_id,
+            account_id,
+            replace(posting, amount=-split.from_balance, lifetime_delta=0),
+        )
+    post(
+        tenant_id,
+        account_id,
+        replace(
+            posting,
+            unit="debt",
+            amount=split.owed,
+            key=f"{posting.key}:owed",
+            reason=f"{posting.reason}: {split.owed:,} points already spent are owed",
+            expires_at=None,
+        ),
+    )
+    return split
+
+
+def settle_debt(tenant_id: int, account_id: int, key: str, user_id: int | None = None) -> int:
+    """Pay the account's debt from its balance, as far as the balance goes; returns what it paid.
+
+    For points and a debt that meet without a credit (a merge brings one account's balance to
+    the other's debt). Call after `lock_account`; `key` names the occasion, so it pays once.
+    """
+    balance, debt = db.session.execute(
+        select(Account.points_balance, Account.points_debt).where(Account.id == account_id)
+    ).one()
+    paid = repayment(balance, debt)
+    for repaying in _repayments(key, paid, user_id=user_id):
+        post(tenant_id, account_id, repaying)
+    return paid
+
+
+def _repayments(
+    key: str, paid: int, order_id: int | None = None, user_id: int | None = None
+) -> list[Posting]:
+    """The pair of entries by which `paid` points settle the debt; `key` is what paid them."""
+    if not paid:
+        return []
+    reason = f"{paid:,} owed points paid back"
+    return [
+        Posting(
+            unit=unit,
+            kind="debt_repayment",
+            amount=-paid,
+            key=f"{key}:repays:{unit}",
+            reason=reason,
+            order_id=order_id,
+            user_id=user_id,
+        )
+        for unit in ("points", "debt")
+    ]
 
 
 def post_new(
@@ -159,21 +255,25 @@ def post_new(
     and the whole transaction rolls back. Raises InsufficientBalance, writing nothing, when an
     entry would take a balance below zero; raises LedgerConflict if the balances in the
     database are not `balances` (rule 1 broken). `also` sets other account columns in the same
-    UPDATE (e.g. last_order_at). Returns the balances after the entries.
+    UPDATE (e.g. last_order_at). A points credit pays the debt first, as in `post`. Returns the
+    balances after the entries.
     """
-    points, cash, lifetime = balances.points, balances.cash, balances.lifetime_points
+    after = {"points": balances.points, "cash": balances.cash, "debt": balances.debt}
+    lifetime = balances.lifetime_points
     now = utcnow()
     rows = []
-    for posting in postings:
+    pending = list(postings)
+    while pending:
+        posting = pending.pop(0)
+        after[posting.unit] += posting.amount
+        if after[posting.unit] < 0:
+            raise InsufficientBalance(
+                posting.unit, after[posting.unit] - posting.amount, posting.amount
+            )
+        lifetime = max(0, lifetime + posting.lifetime_delta)
         if posting.unit == "points":
-            points += posting.amount
-            after = points
-        else:
-            cash += posting.amount
-            after = cash
-        if after < 0:
-            raise InsufficientBalance(posting.unit, after - posting.amount, posting.amount)
-        lifetime += posting.lifetime_delta
+            paid = repayment(posting.amount, after["debt"])
+            pending[:0] = _repayments(posting.key, paid, posting.order_id, posting.user_id)
         rows.append(
             {
                 "tenant_id": tenant_id,
@@ -181,7 +281,7 @@ def post_new(
                 "unit": posting.unit,
                 "kind": posting.kind,
                 "amount": posting.amount,
-                "balance_after": after,
+                "balance_after": after[posting.unit],
                 "idempotency_key": posting.key,
                 "reason": posting.reason,
                 "order_id": posting.order_id,
@@ -193,7 +293,12 @@ def post_new(
         )
     values: dict[str, Any] = dict(also or {})
     if rows:
-        values.update(points_balance=points, cash_balance=cash, lifetime_points=lifetime)
+        values.update(
+            points_balance=after["points"],
+            cash_balance=after["cash"],
+            lifetime_points=lifetime,
+            points_debt=after["debt"],
+        )
     if values:
         updated = db.session.execute(
             update(Account.__table__)
@@ -203,6 +308,7 @@ def post_new(
                 _accounts.points_balance == balances.points,
                 _accounts.cash_balance == balances.cash,
                 _accounts.lifetime_points == balances.lifetime_points,
+                _accounts.points_debt == balances.debt,
             )
             .values(**values)
         ).rowcount
@@ -211,7 +317,28 @@ def post_new(
         _expire_cached_balances(account_id, *values)
     if rows:
         db.session.execute(insert(LedgerEntry.__table__).values(rows))
-    return Balances(points, cash, lifetime)
+    return Balances(after["points"], after["cash"], lifetime, after["debt"])
+
+
+def owed_points(tenant_id: int, account: Account) -> list[tuple[str, int]]:
+    """What the customer owes now, as (the cancelled order that left it, points), newest first."""
+    if not account.points_debt:
+        return []
+    debts = db.session.execute(
+        select(Order.channel_order_display_id, Order.external_id, LedgerEntry.amount)
+        .outerjoin(Order, Order.id == LedgerEntry.order_id)
+        .where(
+            LedgerEntry.tenant_id == tenant_id,
+            LedgerEntry.account_id == account.id,
+            LedgerEntry.unit == "debt",
+            LedgerEntry.amount > 0,
+        )
+        .order_by(LedgerEntry.created_at, LedgerEntry.id)
+    ).all()
+    return still_owed(
+        [(display or external or "an adjustment", amount) for display, external, amount in debts],
+        account.points_debt,
+    )
 
 
 def ledger_sum(account_id: int, unit: str = "points") -> int:
@@ -228,5 +355,6 @@ def _expire_cached_balances(account_id: int, *also: str) -> None:
     account = db.session.identity_map.get(identity_key(Account, account_id))
     if account is not None:
         db.session.expire(
-            account, list({"points_balance", "cash_balance", "lifetime_points", *also})
+            account,
+            list({"points_balance", "cash_balance", "lifetime_points", "points_debt", *also}),
         )

@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select, update
 
 from ..extensions import db
 from ..models import Account, AccountEvent, AccountTag, Hold, LedgerEntry, Order, utcnow
-from .ledger import lock_account
+from .ledger import lock_account, settle_debt
 from .scoping import get_for_tenant
 
 log = logging.getLogger(__name__)
@@ -26,8 +26,10 @@ def merge_accounts(tenant_id: int, survivor_id: int, retired_id: int, user_id: i
     """Move everything of `retired` to `survivor` in one transaction and retire it.
 
     Ledger entries, orders, holds, events and tags move; balances are recomputed from the moved
-    ledger; the retired account keeps its id (and whatever identifiers the survivor already had
-    its own of), with merged_into_id set, so services.accounts.find_account still resolves it.
+    ledger, and what either account owed is paid from the merged balance first (rules.debt:
+    an account never has points and a debt at once); the retired account keeps its id (and
+    whatever identifiers the survivor already had its own of), with merged_into_id set, so
+    services.accounts.find_account still resolves it.
     """
     if survivor_id == retired_id:
         raise MergeError("An account cannot be merged into itself.")
@@ -87,8 +89,13 @@ def merge_accounts(tenant_id: int, survivor_id: int, retired_id: int, user_id: i
     db.session.flush()
     survivor.points_balance = _ledger_total(survivor.id, "points")
     survivor.cash_balance = _ledger_total(survivor.id, "cash")
+    survivor.points_debt = _ledger_total(survivor.id, "debt")  # owed points move too
     retired.points_balance = retired.cash_balance = retired.lifetime_points = 0
+    retired.points_debt = 0
     retired.merged_into_id = survivor.id
+    db.session.flush()  # the ledger writes against the merged balances in the database
+    # A retired account is merged once, so its id makes the repayment's key.
+    settle_debt(tenant_id, survivor.id, f"merge:{retired.id}", user_id)
 
     now = utcnow()
     db.session.add_all(

@@ -3,30 +3,34 @@
 Idempotent on (tenant, orderId): the Order row is unique, every ledger entry has a key derived
 from it, and all of it happens in one transaction under the customer's account lock, so a replay
 (even ten at once) records once and answers like the first. A cancel reverses the order's own
-ledger entries; one that arrives first leaves a `cancel_pending` tombstone.
+ledger entries; one that arrives first leaves a `cancel_pending` tombstone. Earned points the
+customer already spent are taken back as debt (rules.debt), so cancels never create points.
+An order over the restaurant's caps (rules.order_review) is recorded, redeems as usual, but
+earns nothing and waits in the list of held orders until an owner credits or dismisses it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import Hold, LedgerEntry, Order, Reward, Tenant
+from ..models import AccountEvent, Hold, LedgerEntry, Order, Reward, Tenant
 from ..rules.earning import points_for_order
+from ..rules.order_review import MAX_POINTS_PER_ORDER, review_reason, scaled_amount
 from ..rules.tiers import tier_for
 from .deliverect import LinkedTenant
-from .ledger import Balances, InsufficientBalance, Posting, lock_account, post, post_new
+from .ledger import Balances, Posting, lock_account, post, post_new, take_back_points
+from .pagination import Page, paginate
 from .programs import Catalogue, catalogue
 from .redemption import begin_locked
 
 # A concurrent first insert of the same orderId makes the loser start again.
 ATTEMPTS = 3
-# Balances are 32-bit columns: no single order may earn more than this (far above any real one).
-MAX_POINTS_PER_ORDER = 10**8
 # The webhooks pass the tenant they found through the Deliverect link.
 OrderTenant = LinkedTenant | Tenant
 
@@ -118,6 +122,7 @@ def _record_order(tenant: OrderTenant, report: OrderReport, now: datetime) -> Or
         "points_spent": 0,
         "cash_spent": 0,
         "shortfall_points": 0,
+        "points_withheld": 0,
         "created_at": now,
     }
     if account_id is None:
@@ -134,6 +139,9 @@ def _record_order(tenant: OrderTenant, report: OrderReport, now: datetime) -> Or
         shortfall_points=plan.shortfall,
         cash_spent=plan.cash,
         points_earned=plan.earned,
+        points_withheld=plan.withheld,
+        review_status="flagged" if plan.review_reason else None,
+        review_reason=plan.review_reason,
     )
     # IntegrityError here = a concurrent copy of this order won the insert.
     order_id = db.session.execute(_INSERT_ORDER, values).scalar_one()
@@ -240,6 +248,8 @@ class _Plan:
     cash: int
     earned: int
     earned_expire_at: datetime | None
+    withheld: int = 0  # what it would have earned, held for review instead
+    review_reason: str | None = None
 
 
 def _plan(
@@ -251,7 +261,8 @@ def _plan(
     holds are then released. A program without a hold takes only points no other basket holds,
     never below zero; whatever it could not take is the order's shortfall for the team. Cash
     never goes below zero either. Points are earned at the tier the customer was in when
-    ordering, not the one this order might lift them into.
+    ordering, not the one this order might lift them into; an order over the caps earns
+    nothing and is held for review.
     """
     shop = catalogue(tenant)
     rewards = _rewards(tenant.id, shop, report.program_ids)
@@ -298,10 +309,21 @@ def _plan(
         tenant.points_per_unit,
         tier.multiplier_percent if tier else 100,
     )
-    expire_at = (
-        now + timedelta(days=tenant.points_validity_days) if tenant.points_validity_days else None
+    earned = min(earned, MAX_POINTS_PER_ORDER)
+    reason = review_reason(
+        earned,
+        scaled_amount(report.payment_amount, report.decimal_digits, tenant.decimal_digits),
+        tenant.max_points_per_order,
+        tenant.max_order_amount,
     )
-    return _Plan(redemptions, shortfall, cash, min(earned, MAX_POINTS_PER_ORDER), expire_at)
+    if reason:
+        return _Plan(redemptions, shortfall, cash, 0, None, earned, reason)
+    return _Plan(redemptions, shortfall, cash, earned, _earned_expire_at(tenant, now))
+
+
+def _earned_expire_at(tenant: OrderTenant, now: datetime) -> datetime | None:
+    days = tenant.points_validity_days
+    return now + timedelta(days=days) if days else None
 
 
 def _rewards(
@@ -359,19 +381,26 @@ def _postings(order_id: int, external_id: str, plan: _Plan) -> list[Posting]:
             )
         )
     if plan.earned:
-        postings.append(
-            Posting(
-                unit="points",
-                kind="earn",
-                amount=plan.earned,
-                key=f"order:{order_id}:earn",
-                reason=f"Order {external_id}",
-                order_id=order_id,
-                expires_at=plan.earned_expire_at,
-                lifetime_delta=plan.earned,
-            )
-        )
+        postings.append(_earning(order_id, external_id, plan.earned, plan.earned_expire_at))
     return postings
+
+
+def _earning(
+    order_id: int, external_id: str, points: int, expires_at: datetime | None, **also
+) -> Posting:
+    """The order's one earn entry: its key is the same whether it credited at once or after
+    review, so it can be written only once."""
+    return Posting(
+        unit="points",
+        kind="earn",
+        amount=points,
+        key=f"order:{order_id}:earn",
+        reason=f"Order {external_id}",
+        order_id=order_id,
+        expires_at=expires_at,
+        lifetime_delta=points,
+        **also,
+    )
 
 
 def _release_session(account_id: int, session_id: str, now: datetime) -> None:
@@ -446,8 +475,9 @@ def _cancel_order(tenant: OrderTenant, report: CancelReport, now: datetime) -> C
 def _reverse_entries(tenant: OrderTenant, order: Order) -> None:
     """A compensating entry for each entry the order wrote: refunds first, then the earn.
 
-    Points the customer already spent cannot be taken back below zero; what could not be
-    reversed is added to the order's shortfall for the team.
+    Refunds first, so they pay any debt and leave points for taking back the earn. Points the
+    customer already spent cannot be taken below zero: that part becomes debt naming this
+    order. Lifetime points lose the whole earn either way.
     """
     entries = list(
         db.session.scalars(
@@ -473,15 +503,113 @@ def _reverse_entries(tenant: OrderTenant, order: Order) -> None:
             reward_id=entry.reward_id,
             lifetime_delta=lifetime,
         )
-        try:
+        if entry.unit == "points" and amount < 0:
+            take_back_points(tenant.id, entry.account_id, posting)
+        else:
             post(tenant.id, entry.account_id, posting)
-        except InsufficientBalance as error:
-            # Only a debit (taking back earned points) can fail: take what is left.
-            reversible = min(-amount, max(0, error.balance))
-            if reversible:
-                post(tenant.id, entry.account_id, replace(posting, amount=-reversible))
-            if entry.unit == "points":
-                order.shortfall_points += -amount - reversible
+
+
+class OrderNotCredited(ValueError):
+    """The order cannot be credited after review; the message says why."""
+
+
+def credit_held_order(tenant: Tenant, order_id: int, user_id: int, now: datetime) -> Order:
+    """An owner credits an order held for review with the points it would have earned.
+
+    Idempotent: the earn entry has the order's usual key, and an order already credited is
+    returned unchanged. Points expire as if earned now.
+    """
+    order = _reviewed_order_locked(tenant.id, order_id, OrderNotCredited)
+    if order.review_status == "credited":
+        db.session.rollback()
+        return order
+    if order.status != "placed" or order.review_status != "flagged":
+        db.session.rollback()
+        raise OrderNotCredited("Only a placed order held for review can be credited.")
+    if order.points_withheld:
+        post(
+            tenant.id,
+            order.account_id,
+            _earning(
+                order.id,
+                order.external_id,
+                order.points_withheld,
+                _earned_expire_at(tenant, now),
+                user_id=user_id,
+            ),
+        )
+    order.points_earned, order.points_withheld = order.points_withheld, 0
+    order.review_status = "credited"
+    db.session.commit()
+    return order
+
+
+class OrderNotDismissed(ValueError):
+    """The order cannot be dismissed after review; the message says why."""
+
+
+def dismiss_held_order(tenant: Tenant, order_id: int, user_id: int, now: datetime) -> Order:
+    """An owner looked at an order held for review and decided it earns nothing.
+
+    It leaves the list of held orders, keeps its withheld points as a record, and the account's
+    timeline says who dismissed it. Idempotent: an order already dismissed is returned
+    unchanged. Under the account lock, like a credit or a cancel, so of two owners acting at
+    once one wins and the other is told.
+    """
+    order = _reviewed_order_locked(tenant.id, order_id, OrderNotDismissed)
+    if order.review_status == "dismissed":
+        db.session.rollback()
+        return order
+    if order.review_status == "credited":
+        db.session.rollback()
+        raise OrderNotDismissed("This order's points were credited already.")
+    if order.status != "placed" or order.review_status != "flagged":
+        db.session.rollback()
+        raise OrderNotDismissed("Only a placed order held for review can be dismissed.")
+    order.review_status = "dismissed"
+    db.session.add(
+        AccountEvent(
+            tenant_id=tenant.id,
+            account_id=order.account_id,
+            type="ORDER_REVIEW_DISMISSED",
+            data={"byUserId": user_id, "orderId": order.external_id},
+            ts=now,
+        )
+    )
+    db.session.commit()
+    return order
+
+
+def _reviewed_order_locked(tenant_id: int, order_id: int, refusal: type[ValueError]) -> Order:
+    """The order, re-read under its customer's account lock, so a credit, a dismissal and a
+    cancel of it happen one after the other."""
+    order = db.session.scalar(
+        select(Order).where(Order.id == order_id, Order.tenant_id == tenant_id)
+    )
+    if order is None or order.account_id is None:
+        raise refusal("No such order for a known customer.")
+    account_id = order.account_id
+    db.session.rollback()
+    lock_account(account_id)
+    return db.session.get(Order, order_id, populate_existing=True)
+
+
+def held_orders_page(tenant_id: int, page: int = 1, per_page: int = 20) -> Page[Order]:
+    """Orders still held for review (not credited, dismissed or cancelled), newest first, each
+    with its account loaded."""
+    return paginate(
+        Order,
+        (
+            Order.tenant_id == tenant_id,
+            Order.status == "placed",
+            Order.review_status == "flagged",
+            Order.account_id.is_not(None),
+        ),
+        (Order.ordered_at.desc(), Order.id.desc()),
+        page,
+        per_page,
+        options=(joinedload(Order.account),),
+    )
 
 
 def _order(tenant_id: int, external_id: str) -> Order | None:

@@ -1,4 +1,5 @@
-"""A restaurant's own settings: name, currency, earning rule and points validity."""
+"""A restaurant's own settings: name, currency, earning rule, points validity and the caps
+that keep points honest (per-order points and amount, the staff adjustment limit)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,18 @@ from sqlalchemy import exists, select
 
 from ..extensions import db
 from ..models import LedgerEntry, Order, Reward, Tenant
+from ..rules.order_review import MAX_POINTS_PER_ORDER
 
 NAME_MAX = 128
 MAX_DECIMAL_DIGITS = 4
 MAX_POINTS_PER_UNIT = 1000
 MAX_VALIDITY_DAYS = 3650
+# Integer columns: a cap beyond these would stop capping anything.
+MAX_ORDER_AMOUNT = 2_000_000_000
+MAX_ADJUSTMENT_LIMIT = 10_000_000
+DEFAULT_MAX_POINTS_PER_ORDER = 10_000
+DEFAULT_MAX_ORDER_AMOUNT = 1_000_000
+DEFAULT_ADJUSTMENT_OWNER_LIMIT = 1_000
 
 
 class SettingsError(ValueError):
@@ -31,6 +39,11 @@ class TenantSettings:
     decimal_digits: int
     points_per_unit: int  # points per whole currency unit paid; 0 pauses earning
     points_validity_days: int | None  # None = points never expire
+    # An order earning more, or paying more (minor units), is held for review.
+    max_points_per_order: int | None = DEFAULT_MAX_POINTS_PER_ORDER
+    max_order_amount: int | None = DEFAULT_MAX_ORDER_AMOUNT
+    # Adjustments of more points than this (either way) need an owner.
+    adjustment_owner_limit: int | None = DEFAULT_ADJUSTMENT_OWNER_LIMIT
 
 
 def settings_of(tenant: Tenant) -> TenantSettings:
@@ -40,6 +53,9 @@ def settings_of(tenant: Tenant) -> TenantSettings:
         tenant.decimal_digits,
         tenant.points_per_unit,
         tenant.points_validity_days,
+        tenant.max_points_per_order,
+        tenant.max_order_amount,
+        tenant.adjustment_owner_limit,
     )
 
 
@@ -94,8 +110,19 @@ def update_settings(tenant: Tenant, settings: TenantSettings) -> Tenant:
             f"must be from 1 to {MAX_VALIDITY_DAYS} days, or empty for never"
         )
 
+    caps = {
+        "max_points_per_order": (settings.max_points_per_order, MAX_POINTS_PER_ORDER),
+        "max_order_amount": (settings.max_order_amount, MAX_ORDER_AMOUNT),
+        "adjustment_owner_limit": (settings.adjustment_owner_limit, MAX_ADJUSTMENT_LIMIT),
+    }
+    for field_name, (value, ceiling) in caps.items():
+        if value is None or not 1 <= value <= ceiling:
+            errors[field_name] = f"must be from 1 to {ceiling:,}"
+
     if errors:
         raise SettingsError(errors)
+    for field_name, (value, _ceiling) in caps.items():
+        setattr(tenant, field_name, value)
     tenant.name = name
     tenant.currency = currency
     tenant.decimal_digits = digits

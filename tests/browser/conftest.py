@@ -19,8 +19,16 @@ from werkzeug.serving import make_server
 
 from loyalty import create_app
 from loyalty.extensions import db
+from loyalty.models import Tenant, utcnow
+from loyalty.services.account_admin import adjust_points, new_adjustment_token
+from loyalty.services.accounts import Profile, create_account
+from loyalty.services.orders import OrderReport, record_order
+from loyalty.services.rewards import RewardDetails, create_reward
+from loyalty.services.search import SearchCriteria
+from loyalty.services.segments import save_segment
 from loyalty.services.team import create_user
 from loyalty.services.tenants import create_tenant
+from loyalty.services.tiers import TierDetails, create_tier
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -109,3 +117,50 @@ def owner_page(page: Page, restaurant: Restaurant) -> Page:
     page.set_default_timeout(10_000)
     sign_in(page, restaurant)
     return page
+
+
+@pytest.fixture()
+def dashboard_pages(live_server: LiveServer, restaurant: Restaurant) -> list[str]:
+    """Every page a team member can open, each with something on it, in the owner's restaurant."""
+    with live_server.app.app_context():
+        tenant = db.session.get(Tenant, restaurant.tenant_id)
+        reward = create_reward(
+            tenant, RewardDetails("Free espresso", "free_item", 100, 0, item_plu="ESP-1")
+        )
+        tier = create_tier(tenant, TierDetails("Gold", 500, 150))
+        account = create_account(
+            tenant.id,
+            Profile(
+                external_id="zoe",
+                first_name="Zoë",
+                last_name="Rossi",
+                email="zoe@example.com",
+                tags=["vip"],
+            ),
+        )
+        adjust_points(tenant.id, account.id, 120, "Welcome gift", None, new_adjustment_token())
+        # Over the caps: held for review, so on Home and on the held-orders list.
+        record_order(tenant, OrderReport("HUGE-1", account.id, payment_amount=5_000_000), utcnow())
+        segment = save_segment(tenant.id, "Rossis", SearchCriteria(q="rossi"), None)
+        reward_id, tier_id, account_id, segment_id = reward.id, tier.id, account.id, segment.id
+    return [
+        "/",
+        "/rewards/",
+        "/rewards/new",
+        f"/rewards/{reward_id}",
+        "/tiers/",
+        "/tiers/new",
+        f"/tiers/{tier_id}",
+        "/accounts/",
+        "/accounts/?q=ros",
+        f"/accounts/{account_id}",
+        f"/accounts/{account_id}/merge?other=nobody",
+        f"/accounts/{account_id}/erase",
+        "/accounts/held-orders",
+        "/segments/",
+        f"/segments/{segment_id}",
+        "/integration/",
+        "/settings/",
+        "/team/",
+        "/account",
+    ]

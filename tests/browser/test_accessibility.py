@@ -12,55 +12,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from loyalty.extensions import db
-from loyalty.models import Tenant
-from loyalty.services.account_admin import adjust_points, new_adjustment_token
-from loyalty.services.accounts import Profile, create_account
-from loyalty.services.rewards import RewardDetails, create_reward
-from loyalty.services.tiers import TierDetails, create_tier
-
-from .conftest import LiveServer, Restaurant
-
 pytestmark = pytest.mark.browser
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PHONE = {"width": 375, "height": 740}
-
-
-@pytest.fixture()
-def pages(live_server: LiveServer, restaurant: Restaurant) -> list[str]:
-    """Every page a team member can open, with data on it."""
-    with live_server.app.app_context():
-        tenant = db.session.get(Tenant, restaurant.tenant_id)
-        reward = create_reward(tenant, RewardDetails("Free espresso", "free_item", 100, 0,
-                                                     item_plu="ESP-1"))
-        tier = create_tier(tenant, TierDetails("Gold", 500, 150))
-        account = create_account(
-            tenant.id,
-            Profile(external_id="zoe", first_name="Zoë", last_name="Rossi",
-                    email="zoe@example.com", tags=["vip"]),
-        )
-        adjust_points(tenant.id, account.id, 120, "Welcome gift", None, new_adjustment_token())
-        ids = {"reward": reward.id, "tier": tier.id, "account": account.id}
-    return [
-        "/",
-        "/rewards/",
-        "/rewards/new",
-        f"/rewards/{ids['reward']}",
-        "/tiers/",
-        "/tiers/new",
-        f"/tiers/{ids['tier']}",
-        "/accounts/",
-        "/accounts/?q=ros",
-        f"/accounts/{ids['account']}",
-        f"/accounts/{ids['account']}/merge?other=nobody",
-        f"/accounts/{ids['account']}/erase",
-        "/segments/",
-        "/integration/",
-        "/settings/",
-        "/team/",
-    ]
 
 
 def axe_violations(page: Page) -> list[str]:
@@ -81,9 +37,9 @@ def settle(page: Page, path: str) -> None:
     page.wait_for_load_state("networkidle")  # lazy counts and sections loaded by htmx
 
 
-def test_every_page_passes_axe(owner_page: Page, pages: list[str]):
+def test_every_page_passes_axe(owner_page: Page, dashboard_pages: list[str]):
     problems = {}
-    for path in pages:
+    for path in dashboard_pages:
         settle(owner_page, path)
         found = axe_violations(owner_page)
         if found:
@@ -96,10 +52,10 @@ def test_the_login_page_passes_axe(page: Page):
     assert axe_violations(page) == []
 
 
-def test_no_page_scrolls_sideways_on_a_phone(owner_page: Page, pages: list[str]):
+def test_no_page_scrolls_sideways_on_a_phone(owner_page: Page, dashboard_pages: list[str]):
     owner_page.set_viewport_size(PHONE)
     wide = {}
-    for path in pages:
+    for path in dashboard_pages:
         settle(owner_page, path)
         width = owner_page.evaluate("document.documentElement.scrollWidth")
         if width > PHONE["width"]:

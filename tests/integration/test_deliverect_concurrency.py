@@ -16,21 +16,9 @@ from loyalty.models import Account, Hold, LedgerEntry, Order
 from loyalty.services.deliverect import NewCustomer, create_customer
 from loyalty.services.ledger import ledger_sum
 from loyalty.services.tenants import create_tenant
-from tests.conftest import empty_all_tables, make_app
 from tests.support.deliverect import Deliverect, add_reward, basket_order, give_points, item
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture()
-def pg_app(postgres_url):
-    app = make_app(postgres_url, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 25, "max_overflow": 5})
-    with app.app_context():
-        db.create_all()
-        empty_all_tables()
-        yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture()

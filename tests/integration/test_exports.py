@@ -9,8 +9,10 @@ import tracemalloc
 
 import pytest
 
+from loyalty.extensions import db
 from loyalty.services import exports
 from loyalty.services.exports import ExportSpec, csv_lines, export_rows, safe_cell
+from loyalty.services.ledger import Posting, lock_account, take_back_points
 from loyalty.services.search import SearchCriteria
 from loyalty.services.segments import save_segment
 from tests.support.accounts import customer, earn
@@ -138,6 +140,21 @@ def test_points_tier_and_money_are_exported(owner_client, tenant):
     earn(account, 250, unit="cash", kind="campaign_credit")
     row = parse(owner_client.get("/accounts/export.csv").get_data(as_text=True))[0]
     assert (row["points"], row["lifetime_points"], row["cash_balance"]) == ("120", "120", "2.50")
+    assert row["points_debt"] == "0"
+
+
+def test_the_export_shows_who_owes_points_beside_the_balance(owner_client, tenant):
+    debtor = customer(tenant, external_id="debtor")
+    lock_account(debtor.id)
+    take_back_points(
+        tenant.id,
+        debtor.id,
+        Posting(unit="points", kind="reversal", amount=-225, key="test:cancel"),
+    )
+    db.session.commit()
+    rows = parse(owner_client.get("/accounts/export.csv").get_data(as_text=True))
+    assert list(rows[0])[list(rows[0]).index("points") + 1] == "points_debt"
+    assert (rows[0]["points"], rows[0]["points_debt"]) == ("0", "225")
 
 
 def test_the_cli_exports_a_segment_to_a_file(runner, tenant, owner, guests, scratch_dir):

@@ -11,7 +11,7 @@ from loyalty.extensions import db
 from loyalty.models import Account, AccountEvent, AccountTag, Hold, LedgerEntry, Order, Reward
 from loyalty.services.accounts import find_account
 from loyalty.services.events import record_relation_event
-from loyalty.services.ledger import ledger_sum
+from loyalty.services.ledger import Posting, ledger_sum, lock_account, take_back_points
 from loyalty.services.merge import MergeError, merge_accounts
 from tests.support.accounts import customer, earn
 
@@ -135,3 +135,67 @@ def test_another_tenants_account_cannot_be_merged(tenant, other_tenant, owner, p
     with pytest.raises(NotFound):
         merge_accounts(tenant.id, pair[0].id, stranger.id, owner.id)
     assert db.session.get(Account, stranger.id).merged_into_id is None
+
+
+def owe(account: Account, points: int) -> None:
+    """Leave `account` owing `points`, as a cancel of an order whose points were spent does."""
+    lock_account(account.id)
+    take_back_points(
+        account.tenant_id,
+        account.id,
+        Posting(unit="points", kind="reversal", amount=-points, key=f"test:owe:{account.id}"),
+    )
+    db.session.commit()
+
+
+def assert_ledger_matches(account_id: int) -> None:
+    row = db.session.get(Account, account_id, populate_existing=True)
+    assert row.points_balance == ledger_sum(row.id, "points") >= 0
+    assert row.points_debt == ledger_sum(row.id, "debt") >= 0
+    assert row.points_debt == 0 or row.points_balance == 0
+
+
+@pytest.mark.parametrize("debtor_survives", [False, True], ids=["debtor retired", "debtor kept"])
+def test_a_merge_pays_what_either_account_owed_from_the_merged_balance(
+    tenant, owner, pair, debtor_survives
+):
+    saver, debtor = pair
+    earn(saver, 300)
+    owe(debtor, 225)
+    survivor, retired = (debtor, saver) if debtor_survives else (saver, debtor)
+
+    merge_accounts(tenant.id, survivor.id, retired.id, owner.id)
+
+    kept = db.session.get(Account, survivor.id, populate_existing=True)
+    assert (kept.points_balance, kept.points_debt) == (75, 0)
+    assert_ledger_matches(kept.id)
+    assert_ledger_matches(retired.id)
+    repaid = db.session.scalars(
+        select(LedgerEntry).where(LedgerEntry.kind == "debt_repayment")
+    ).all()
+    assert sorted((entry.unit, entry.amount, entry.user_id) for entry in repaid) == [
+        ("debt", -225, owner.id),
+        ("points", -225, owner.id),
+    ]
+    assert all(entry.account_id == kept.id for entry in repaid)
+
+
+def test_a_merge_pays_only_what_the_merged_balance_covers(tenant, owner, pair):
+    survivor, debtor = pair
+    earn(survivor, 100)
+    owe(debtor, 225)
+    merge_accounts(tenant.id, survivor.id, debtor.id, owner.id)
+    kept = db.session.get(Account, survivor.id, populate_existing=True)
+    assert (kept.points_balance, kept.points_debt) == (0, 125)
+    assert_ledger_matches(kept.id)
+
+
+def test_merging_two_debtors_adds_up_what_they_owe(tenant, owner, pair):
+    survivor, debtor = pair
+    owe(survivor, 40)
+    owe(debtor, 225)
+    merge_accounts(tenant.id, survivor.id, debtor.id, owner.id)
+    kept = db.session.get(Account, survivor.id, populate_existing=True)
+    assert (kept.points_balance, kept.points_debt) == (0, 265)
+    assert_ledger_matches(kept.id)
+    assert db.session.scalar(select(func.count()).where(LedgerEntry.kind == "debt_repayment")) == 0

@@ -74,6 +74,7 @@ def assert_ledger_matches(customer):
     account = db.session.get(Account, customer.id, populate_existing=True)
     assert account.points_balance == ledger_sum(account.id, "points")
     assert account.cash_balance == ledger_sum(account.id, "cash")
+    assert account.points_debt == ledger_sum(account.id, "debt")
 
 
 def test_order_earns_points_on_what_was_paid_without_tips(deliverect, customer):
@@ -217,7 +218,7 @@ def test_cancel_before_order_is_remembered_and_the_order_records_nothing_spendab
     assert balance(customer) == 300
 
 
-def test_cancel_after_the_earned_points_were_spent_never_goes_below_zero(
+def test_cancel_after_the_earned_points_were_spent_never_goes_below_zero_and_owes_the_rest(
     deliverect, customer, tenant
 ):
     deliverect.post("/orders", order_body(customer, payment=10000), with_ids=True)
@@ -231,7 +232,8 @@ def test_cancel_after_the_earned_points_were_spent_never_goes_below_zero(
     assert balance(customer) == 50
     deliverect.post("/orders/cancel", {"orderId": "TEST0001"}, with_ids=True)
     assert balance(customer) == 0
-    assert db.session.query(Order).filter_by(external_id="TEST0001").one().shortfall_points == 50
+    assert db.session.get(Account, customer.id).points_debt == 50
+    assert db.session.query(Order).filter_by(external_id="TEST0001").one().shortfall_points == 0
     assert_ledger_matches(customer)
 
 

@@ -14,8 +14,19 @@ import pytest
 from werkzeug.routing import IntegerConverter
 
 from loyalty.extensions import db
-from loyalty.models import Account, AccountEvent, LedgerEntry, Reward, Segment, Tier, User
+from loyalty.models import (
+    Account,
+    AccountEvent,
+    LedgerEntry,
+    Order,
+    Reward,
+    Segment,
+    Tier,
+    User,
+    utcnow,
+)
 from loyalty.services.accounts import Profile, create_account
+from loyalty.services.orders import OrderReport, record_order
 from loyalty.services.rewards import RewardDetails, create_reward
 from loyalty.services.search import SearchCriteria
 from loyalty.services.segments import save_segment
@@ -40,11 +51,15 @@ ROUTES: list[tuple[str, Url]] = [
     ("POST", lambda theirs: f"/team/{theirs.member.id}/role"),
     ("POST", lambda theirs: f"/team/{theirs.member.id}/deactivate"),
     ("POST", lambda theirs: f"/team/{theirs.inactive_member.id}/reactivate"),
+    ("POST", lambda theirs: f"/team/{theirs.member.id}/sign-out"),
     ("GET", lambda theirs: f"/accounts/{theirs.account.id}"),
     ("GET", lambda theirs: f"/accounts/{theirs.account.id}/ledger"),
     ("POST", lambda theirs: f"/accounts/{theirs.account.id}/profile"),
     ("POST", lambda theirs: f"/accounts/{theirs.account.id}/tags"),
     ("POST", lambda theirs: f"/accounts/{theirs.account.id}/adjust"),
+    ("POST", lambda theirs: f"/accounts/{theirs.account.id}/orders/1/credit"),
+    ("POST", lambda theirs: f"/accounts/held-orders/{theirs.held_order.id}/credit"),
+    ("POST", lambda theirs: f"/accounts/held-orders/{theirs.held_order.id}/dismiss"),
     ("POST", lambda theirs: f"/accounts/{theirs.account.id}/relations"),
     ("GET", lambda theirs: f"/accounts/{theirs.account.id}/merge"),
     ("POST", lambda theirs: f"/accounts/{theirs.account.id}/merge"),
@@ -82,13 +97,20 @@ def theirs(other_tenant) -> SimpleNamespace:
     inactive = create_user(other_tenant, "gone@burgerbar.test", PASSWORD, role="staff")
     inactive.active = False
     db.session.commit()
+    account = create_account(other_tenant.id, Profile(external_id="their-guest", tags=["vip"]))
+    record_order(
+        other_tenant,
+        OrderReport(external_id="their-huge", account_id=account.id, payment_amount=5_000_000),
+        utcnow(),
+    )
     return SimpleNamespace(
         reward=create_reward(other_tenant, RewardDetails("Theirs", "discount_amount", 1, 100)),
         archived_reward=archived,
         tier=create_tier(other_tenant, TierDetails("Their gold", 100, 150)),
         member=create_user(other_tenant, "cook@burgerbar.test", PASSWORD, role="owner"),
         inactive_member=inactive,
-        account=create_account(other_tenant.id, Profile(external_id="their-guest", tags=["vip"])),
+        account=account,
+        held_order=db.session.query(Order).filter_by(external_id="their-huge").one(),
         segment=save_segment(other_tenant.id, "Their VIPs", SearchCriteria(tag="vip"), None),
     )
 
@@ -103,6 +125,7 @@ def snapshot() -> list:
         *db.session.query(Account).order_by(Account.id),
         *db.session.query(AccountEvent).order_by(AccountEvent.id),
         *db.session.query(LedgerEntry).order_by(LedgerEntry.id),
+        *db.session.query(Order).order_by(Order.id),
         *db.session.query(Segment).order_by(Segment.id),
     ]
     return [
@@ -145,6 +168,7 @@ HUGE_IDS = SimpleNamespace(
             "inactive_member",
             "account",
             "segment",
+            "held_order",
         )
     }
 )

@@ -26,6 +26,9 @@ def settings_form(**overrides) -> dict:
         "decimal_digits": "2",
         "points_per_unit": "1",
         "points_validity_days": "",
+        "max_points_per_order": "10000",
+        "max_order_amount": "1000000",
+        "adjustment_owner_limit": "1000",
     }
     form.update(overrides)
     return form

@@ -18,7 +18,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from ...models import Account
+from ...models import Account, Order, utcnow
 from ...rules.tiers import next_tier, tier_for
 from ...services.account_admin import (
     AdjustmentError,
@@ -34,7 +34,15 @@ from ...services.account_history import ledger_page, orders_page
 from ...services.accounts import AccountError, AccountExists, find_account, update_profile
 from ...services.events import EventError, record_relation_event, timeline
 from ...services.exports import ExportSpec, csv_lines, export_rows
+from ...services.ledger import owed_points
 from ...services.merge import MergeError, merge_accounts
+from ...services.orders import (
+    OrderNotCredited,
+    OrderNotDismissed,
+    credit_held_order,
+    dismiss_held_order,
+    held_orders_page,
+)
 from ...services.programs import tier_levels
 from ...services.scoping import get_for_tenant, parse_row_id
 from ...services.search import (
@@ -192,6 +200,7 @@ def _page(account: Account, status: int = 200, **forms):
         "relation_form": forms.pop("relation_form", None) or RelationForm(),
         "button_form": EmptyForm(),
         "relation_labels": RELATION_LABELS,
+        "owed": owed_points(tenant.id, account),
         "merged_into": (
             get_for_tenant(Account, account.merged_into_id, tenant.id)
             if account.merged_into_id
@@ -229,6 +238,7 @@ def section(account_id: int, section: str):
         account=account,
         tenant=tenant,
         relation_labels=RELATION_LABELS,
+        button_form=EmptyForm(),
         **{section: loader(tenant.id, account.id, _page_arg("page"))},
     )
 
@@ -296,6 +306,7 @@ def adjust(account_id: int):
                 form.reason.data,
                 current_user.id,
                 form.token.data,
+                by_owner=current_user.is_owner,
             )
         except AdjustmentError as error:
             form.points.errors.append(str(error))
@@ -304,6 +315,73 @@ def adjust(account_id: int):
                 flash(f"{form.points.data:+,} points: {form.reason.data.strip()}", "success")
             return redirect(url_for("accounts.show", account_id=account.id), 303)
     return _page(account, 422, adjust_form=form)
+
+
+@bp.route("/<int:account_id>/orders/<int:order_id>/credit", methods=["POST"])
+@owner_required
+def credit_order(account_id: int, order_id: int):
+    """An owner looked at an order held for review and credits its points anyway."""
+    tenant = current_tenant()
+    account = get_for_tenant(Account, account_id, tenant.id)
+    order = get_for_tenant(Order, order_id, tenant.id)
+    if order.account_id != account.id:
+        abort(404)
+    _settle_held_order(tenant, order, credit_held_order, OrderNotCredited, _credited)
+    return redirect(url_for("accounts.show", account_id=account.id, _anchor="orders"), 303)
+
+
+@bp.route("/held-orders")
+@login_required
+def held_orders():
+    """Every order held for review, newest first: the team sees them, owners settle them."""
+    tenant = current_tenant()
+    orders = held_orders_page(tenant.id, _page_arg("page"))
+    if not orders.items and orders.page > 1:
+        return redirect(_held_orders_url(orders.pages))  # its last rows were settled: go back
+    return render_template("accounts/held_orders.html", orders=orders, tenant=tenant)
+
+
+@bp.route("/held-orders/<int:order_id>/credit", methods=["POST"])
+@owner_required
+def credit_held(order_id: int):
+    tenant = current_tenant()
+    order = get_for_tenant(Order, order_id, tenant.id)
+    _settle_held_order(tenant, order, credit_held_order, OrderNotCredited, _credited)
+    return redirect(_held_orders_url(_page_arg("page")), 303)
+
+
+@bp.route("/held-orders/<int:order_id>/dismiss", methods=["POST"])
+@owner_required
+def dismiss_held(order_id: int):
+    """The owner decided the order earns nothing: it leaves the list, no points move."""
+    tenant = current_tenant()
+    order = get_for_tenant(Order, order_id, tenant.id)
+    _settle_held_order(tenant, order, dismiss_held_order, OrderNotDismissed, _dismissed)
+    return redirect(_held_orders_url(_page_arg("page")), 303)
+
+
+def _credited(order: Order) -> str:
+    return f"Order {order.external_id}: {order.points_earned:,} points credited."
+
+
+def _dismissed(order: Order) -> str:
+    return f"Order {order.external_id} dismissed: no points credited."
+
+
+def _settle_held_order(tenant, order: Order, settle, refusal: type[Exception], done) -> None:
+    """Credit or dismiss one held order (a CSRF-checked button) and say how it went."""
+    if not EmptyForm().validate_on_submit():
+        return
+    try:
+        order = settle(tenant, order.id, current_user.id, utcnow())
+    except refusal as error:
+        flash(str(error), "error")
+    else:
+        flash(done(order), "success")
+
+
+def _held_orders_url(page: int) -> str:
+    return url_for("accounts.held_orders", **({"page": page} if page > 1 else {}))
 
 
 @bp.route("/<int:account_id>/relations", methods=["POST"])

@@ -201,7 +201,7 @@ def seed_accounts(
 
     Balances go straight in as cached balances; the opening entries are then written set-based
     from those rows, so `ledger_sum == points_balance` (and cash likewise) holds for every account,
-    as if each had been imported through services.ledger. Lifetime points equal the opening
+    as if each had been imported through services.wallet.ledger. Lifetime points equal the opening
     points, which spreads the accounts over the tiers. PostgreSQL only.
     """
     accounts: list[SeededAccount] = []

@@ -5,9 +5,9 @@
 Generates N accounts (bulk: PostgreSQL COPY, SQLite executemany in batches) with tags and a
 ledger entry per account that has points, into an EMPTY database (default: a temporary
 PostgreSQL server started for the run). Then, per look-up kind, prints p50/p99 latency through
-the app's search service (services.search.search_accounts, what the dashboard calls) and the
-ratio to the same look-up as one raw indexed SQL query; and the CSV export's peak traced memory
-for all N accounts and for a tenth of them, which should be about the same.
+the app's search service (services.accounts.search.search_accounts, what the dashboard
+calls) and the ratio to the same look-up as one raw indexed SQL query; and the CSV export's
+peak traced memory for all N accounts and for a tenth of them, which should be about the same.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from loyalty import create_app  # noqa: E402
 from loyalty.extensions import db  # noqa: E402
 from loyalty.models import Account  # noqa: E402
-from loyalty.services.exports import ExportSpec, csv_lines, export_rows  # noqa: E402
-from loyalty.services.search import SearchCriteria, parse_criteria, search_accounts  # noqa: E402
-from loyalty.services.tenants import create_tenant  # noqa: E402
+from loyalty.services.accounts.search import SearchCriteria, parse_criteria, search_accounts  # noqa: E402
+from loyalty.services.reporting.exports import ExportSpec, csv_lines, export_rows  # noqa: E402
+from loyalty.services.setup.tenants import create_tenant  # noqa: E402
 
 FIRST = [
     "mario",

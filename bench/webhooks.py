@@ -52,7 +52,7 @@ from bench._support import (  # noqa: E402
 )
 from loyalty.extensions import db  # noqa: E402
 from loyalty.models import Reward, Tier  # noqa: E402
-from loyalty.services.tenants import create_tenant  # noqa: E402
+from loyalty.services.setup.tenants import create_tenant  # noqa: E402
 
 SIGNATURE_HEADER = "X-Server-Authorization-HMAC-SHA256"
 REGISTRATION_PATH = "/webhooks/deliverect/registration"
@@ -161,7 +161,7 @@ def seed(app, *, accounts: int, rewards: int, rng: random.Random) -> Seeded:
 
 def _seed_tiers(tenant) -> list[Tier]:
     try:
-        from loyalty.services.tiers import TierDetails, create_tier
+        from loyalty.services.setup.tiers import TierDetails, create_tier
     except ImportError:  # the tiers service is optional to this benchmark
         create_tier = None
     tiers = []
@@ -218,7 +218,7 @@ def _reward_plan(index: int, tiers: list[Tier], rng: random.Random, now: datetim
 
 def _seed_rewards(tenant, count: int, tiers: list[Tier], rng: random.Random) -> list[ProgramRef]:
     try:
-        from loyalty.services.rewards import RewardDetails, create_reward
+        from loyalty.services.setup.rewards import RewardDetails, create_reward
     except ImportError:  # before the rewards service existed: rows as models/reward.py has them
         create_reward = None
     now = datetime.now(UTC)

@@ -16,8 +16,8 @@ from sqlalchemy import text
 
 from loyalty import create_app
 from loyalty.extensions import db
-from loyalty.services.team import create_user
-from loyalty.services.tenants import create_tenant
+from loyalty.services.setup.team import create_user
+from loyalty.services.setup.tenants import create_tenant
 from tests.support.postgres import TemporaryPostgres
 
 PASSWORD = "correct horse battery"

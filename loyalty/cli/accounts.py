@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from ..models import Tenant
-from ..services.imports import ImportRejected, count_rows, import_accounts
-from ..services.tenants import tenant_by_slug
+from ..services.reporting.imports import ImportRejected, count_rows, import_accounts
+from ..services.setup.tenants import tenant_by_slug
 from . import loyalty_cli
 
 

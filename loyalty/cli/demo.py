@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..services.demo import (
+from ..demo.restaurant import (
     DEFAULT_ACCOUNTS,
     DEFAULT_PASSWORD,
     DEFAULT_SEED,
@@ -13,10 +13,10 @@ from ..services.demo import (
     any_tenant_exists,
     load_demo,
 )
-from ..services.rewards import RewardError
-from ..services.team import TeamError
-from ..services.tenants import TenantError
-from ..services.tiers import TierError
+from ..services.setup.rewards import RewardError
+from ..services.setup.team import TeamError
+from ..services.setup.tenants import TenantError
+from ..services.setup.tiers import TierError
 from . import loyalty_cli
 
 

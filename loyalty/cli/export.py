@@ -7,9 +7,15 @@ from pathlib import Path
 
 import click
 
-from ..services.exports import ExportSpec, csv_lines, export_count, export_rows, sole_tenant
-from ..services.search import SearchCriteria
-from ..services.segments import criteria_of, segment_by_name
+from ..services.accounts.search import SearchCriteria
+from ..services.accounts.segments import criteria_of, segment_by_name
+from ..services.reporting.exports import (
+    ExportSpec,
+    csv_lines,
+    export_count,
+    export_rows,
+    sole_tenant,
+)
 from .accounts import accounts_cli, require_tenant
 
 PROGRESS_STEP = 1000

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Tenant
-from ..services.imports import ImportRejected, import_rewards, program_list
+from ..services.reporting.imports import ImportRejected, import_rewards, program_list
 from . import loyalty_cli
 from .accounts import report_problems, require_tenant
 

@@ -7,8 +7,8 @@ import json
 import click
 from flask_migrate import upgrade
 
-from ..services.team import TeamError, create_user
-from ..services.tenants import TenantError, create_tenant, tenant_by_slug
+from ..services.setup.team import TeamError, create_user
+from ..services.setup.tenants import TenantError, create_tenant, tenant_by_slug
 from . import loyalty_cli
 
 

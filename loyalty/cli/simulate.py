@@ -8,8 +8,8 @@ import click
 from flask import current_app
 
 from ..models import utcnow
-from ..services.webhook_log import prune
-from ..simulator import SCENARIOS, Exchange, Simulator
+from ..services.deliverect.call_log import prune
+from ..webhooks.simulator import SCENARIOS, Exchange, Simulator
 from . import loyalty_cli
 
 

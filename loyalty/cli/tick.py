@@ -8,9 +8,9 @@ import click
 from flask import current_app
 
 from ..models import utcnow
-from ..services.expiry import due_accounts, expire_points
-from ..services.team import prune_logins
-from ..services.webhook_log import prune
+from ..services.deliverect.call_log import prune
+from ..services.setup.team import prune_logins
+from ..services.wallet.expiry import due_accounts, expire_points
 from . import loyalty_cli
 
 

@@ -76,7 +76,7 @@ class Account(TenantScoped, Timestamps, db.Model):
     marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(24), default="active")
     accepted_tc_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # Cached balances: written only by services.ledger in the same transaction as the entry.
+    # Cached balances: written only by services.wallet.ledger in the same transaction as the entry.
     points_balance: Mapped[int] = mapped_column(Integer, default=0)
     cash_balance: Mapped[int] = mapped_column(Integer, default=0)  # minor units of store credit
     # The tier is derived from lifetime points (rules.tiers), never stored, so it cannot go stale.

@@ -15,8 +15,8 @@ class Segment(TenantScoped, Timestamps, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
-    # The search's filters as a canonical query string (services.search.SearchCriteria), so a
-    # segment is exactly the search it was saved from and opens as that search.
+    # The search's filters as a canonical query string (services.accounts.search.SearchCriteria),
+    # so a segment is exactly the search it was saved from and opens as that search.
     query: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True

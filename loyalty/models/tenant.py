@@ -30,8 +30,8 @@ class Tenant(Timestamps, db.Model):
     # after issue except as a hint.
     webhook_secret: Mapped[str | None] = mapped_column(String(128), nullable=True)
     # Bumped in the same transaction as any change to the tenant's rewards or tiers (see
-    # services.programs): webhook workers cache the catalogue per version and read this number
-    # with every call, so a change on one worker is seen by all of them on their next call.
+    # services.checkout.catalogue): webhook workers cache the catalogue per version and read
+    # this number with every call, so a change on one worker is seen by all on their next call.
     catalog_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Orders over either cap are recorded but held for review instead of earning (see
     # rules.order_review); the amount is in the tenant's minor units.

@@ -35,7 +35,7 @@ class User(UserMixin, TenantScoped, Timestamps, db.Model):
 
     def get_id(self) -> str:
         if not self.session_token:
-            raise RuntimeError("sign the user in through services.team.start_session first")
+            raise RuntimeError("sign the user in through services.setup.team.start_session first")
         return f"{self.id}:{self.session_token}"
 
     @property

@@ -13,8 +13,8 @@ from flask import jsonify, request
 from werkzeug.wrappers import Response
 
 from ..models import Tenant
-from ..services.deliverect import CheckoutCustomer
-from ..services.tenants import tenant_by_api_key
+from ..services.checkout.customers import CheckoutCustomer
+from ..services.setup.tenants import tenant_by_api_key
 from . import webhooks
 from .context import Call, json_body, logged
 from .responses import WebhookError, bad_request

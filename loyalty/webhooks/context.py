@@ -20,8 +20,8 @@ from typing import Any, Protocol
 from flask import Response, current_app, request
 
 from ..extensions import db
-from ..services import webhook_log
-from ..services.deliverect import LinkedTenant, tenant_for_link
+from ..services.deliverect import call_log as webhook_log
+from ..services.deliverect.links import LinkedTenant, tenant_for_link
 from .responses import (
     NotFound,
     WebhookError,

@@ -10,11 +10,15 @@ from werkzeug.wrappers import Response
 
 from ..models import Account, Tenant, utcnow
 from ..rules.basket import Basket, BasketError, basket_from_order
-from ..services import deliverect, orders, redemption, wallet
-from ..services.accounts import AccountError, AccountExists
-from ..services.deliverect import CheckoutCustomer, LinkedTenant
-from ..services.programs import catalogue
-from ..services.tenants import tenant_by_api_key
+from ..services.accounts.profile import AccountError, AccountExists
+from ..services.checkout import customers, orders, redemption
+from ..services.checkout.catalogue import catalogue
+from ..services.checkout.customers import CheckoutCustomer
+from ..services.deliverect import links as deliverect
+from ..services.deliverect.links import LinkedTenant
+from ..services.setup.tenants import tenant_by_api_key
+from ..services.setup.tiers import customer_tier, tier_ladder
+from ..services.wallet import balances as wallet
 from . import webhooks
 from .context import (
     Call,
@@ -93,11 +97,11 @@ def customer(call: Call) -> Response:
     tenant = context.tenant
     if request.method == "GET":
         account = _customer_from_query(tenant, context.query)
-        return jsonify(customer_json(account, deliverect.customer_tier(account)))
+        return jsonify(customer_json(account, customer_tier(account)))
     details = parse(NewCustomer, context.body)
     if not (details.email or details.phoneNumber):
         raise bad_request("email or phoneNumber is required")
-    new = deliverect.NewCustomer(
+    new = customers.NewCustomer(
         first_name=details.firstName or "",
         last_name=details.lastName or "",
         email=details.email,
@@ -106,17 +110,17 @@ def customer(call: Call) -> Response:
         accepted_tc_at=_moment(details.acceptedTCAt, "acceptedTCAt"),
     )
     try:
-        account = deliverect.create_customer(tenant.id, new)
+        account = customers.create_customer(tenant.id, new)
     except AccountExists as exists:
         call.notes.append(f"customer exists (same {exists.field_name})")
         response = jsonify(
-            customer_json(exists.account, deliverect.customer_tier(exists.account), True)
+            customer_json(exists.account, customer_tier(exists.account), True)
         )
         response.status_code = 409
         return response
     except AccountError as error:
         raise bad_request(_field_message(str(error))) from None
-    return jsonify(customer_json(account, deliverect.customer_tier(account), True))
+    return jsonify(customer_json(account, customer_tier(account), True))
 
 
 @webhooks.get(f"{PREFIX}/customer/wallet")
@@ -223,7 +227,7 @@ def cancel_order_alias(call: Call) -> Response:
 @logged("tiers")
 def tiers(call: Call) -> Response:
     context = linked_request(call)
-    return jsonify([tier_json(tier) for tier in deliverect.tiers(context.tenant.id)])
+    return jsonify([tier_json(tier) for tier in tier_ladder(context.tenant.id)])
 
 
 # --- shared by the provider webhooks and the channel-compatible endpoints ---
@@ -301,14 +305,14 @@ def _order_json(order, replay: bool) -> dict:
 
 
 def _customer_from_query(tenant: LinkedTenant, query: dict[str, str]) -> Account:
-    keys = deliverect.CustomerKeys(
+    keys = customers.CustomerKeys(
         provider_id=query.get("providerId") or query.get("loyaltyProviderCustomerId"),
         email=query.get("email"),
         phone=query.get("phoneNumber"),
     )
     if keys.empty:
         raise bad_request("providerId, email or phoneNumber is required")
-    account = deliverect.find_customer(tenant.id, keys)
+    account = customers.find_customer(tenant.id, keys)
     if account is None:
         raise NotFound()
     return account
@@ -325,14 +329,14 @@ def customer_from_order(
     sum with holds=False when the caller reads holds again under the account lock)."""
     if ref is None:
         return None
-    keys = deliverect.CustomerKeys(
+    keys = customers.CustomerKeys(
         provider_id=ref.loyaltyProviderCustomerId,
         email=ref.email,
         phone=ref.phoneNumber or ref.phoeNumber,
     )
     if keys.empty:
         return None
-    return deliverect.find_checkout_customer(tenant.id, keys, utcnow(), session_id, holds=holds)
+    return customers.find_checkout_customer(tenant.id, keys, utcnow(), session_id, holds=holds)
 
 
 def read_basket(order: Any) -> Basket:

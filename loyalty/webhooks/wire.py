@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ..models import Account
-from ..services.deliverect import TierInfo
-from ..services.redemption import RequestedProgram
-from ..services.wallet import WALLET_EXTERNAL_ID, CashCheck, Wallet
+from ..services.checkout.redemption import RequestedProgram
+from ..services.setup.tiers import TierInfo
+from ..services.wallet.balances import WALLET_EXTERNAL_ID, CashCheck, Wallet
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -20,15 +20,15 @@ from werkzeug.serving import make_server
 from loyalty import create_app
 from loyalty.extensions import db
 from loyalty.models import Tenant, utcnow
-from loyalty.services.account_admin import adjust_points, new_adjustment_token
-from loyalty.services.accounts import Profile, create_account
-from loyalty.services.orders import OrderReport, record_order
-from loyalty.services.rewards import RewardDetails, create_reward
-from loyalty.services.search import SearchCriteria
-from loyalty.services.segments import save_segment
-from loyalty.services.team import create_user
-from loyalty.services.tenants import create_tenant
-from loyalty.services.tiers import TierDetails, create_tier
+from loyalty.services.accounts.profile import Profile, create_account
+from loyalty.services.accounts.search import SearchCriteria
+from loyalty.services.accounts.segments import save_segment
+from loyalty.services.checkout.orders import OrderReport, record_order
+from loyalty.services.setup.rewards import RewardDetails, create_reward
+from loyalty.services.setup.team import create_user
+from loyalty.services.setup.tenants import create_tenant
+from loyalty.services.setup.tiers import TierDetails, create_tier
+from loyalty.services.wallet.adjustments import adjust_points, new_adjustment_token
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from loyalty.extensions import db
-from loyalty.services.accounts import Profile, create_account
-from loyalty.services.ledger import ledger_sum
+from loyalty.services.accounts.profile import Profile, create_account
+from loyalty.services.wallet.ledger import ledger_sum
 
 from .conftest import LiveServer, Restaurant
 

@@ -8,8 +8,8 @@ import pytest
 
 from loyalty.extensions import db
 from loyalty.models import Account, LedgerEntry
-from loyalty.services.account_admin import AdjustmentError, adjust_points, new_adjustment_token
-from loyalty.services.ledger import ledger_sum
+from loyalty.services.wallet.adjustments import AdjustmentError, adjust_points, new_adjustment_token
+from loyalty.services.wallet.ledger import ledger_sum
 from tests.support.accounts import customer, earn
 
 
@@ -63,7 +63,7 @@ def test_a_form_token_cannot_be_replayed_on_another_account(tenant, staff, zoe):
 
 
 def test_a_retired_account_cannot_be_adjusted(tenant, staff, owner, zoe):
-    from loyalty.services.merge import merge_accounts
+    from loyalty.services.accounts.merge import merge_accounts
 
     survivor = customer(tenant, external_id="survivor")
     merge_accounts(tenant.id, survivor.id, zoe.id, owner.id)

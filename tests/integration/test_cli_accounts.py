@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from loyalty.extensions import db
 from loyalty.models import Account
-from loyalty.services.accounts import find_account
+from loyalty.services.accounts.profile import find_account
 
 HEADER = "id,card,email,phone,first_name,last_name,birthdate,points\n"
 

@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+from loyalty.demo.restaurant import load_demo
 from loyalty.extensions import db
 from loyalty.models import Account, LedgerEntry, Order, Reward, Tier
 from loyalty.rules.programs import REWARD_TYPES
-from loyalty.services.demo import load_demo
-from loyalty.services.stats import headline
-from loyalty.services.team import authenticate
-from loyalty.services.tenants import tenant_by_slug
+from loyalty.services.reporting.stats import headline
+from loyalty.services.setup.team import authenticate
+from loyalty.services.setup.tenants import tenant_by_slug
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 

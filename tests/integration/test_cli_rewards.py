@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from loyalty.services.rewards import (
+from loyalty.services.setup.rewards import (
     RewardDetails,
     archive_reward,
     create_reward,
     reward_by_program_id,
     rewards_for,
 )
-from loyalty.services.tiers import TierDetails, create_tier
+from loyalty.services.setup.tiers import TierDetails, create_tier
 
 ESPRESSO = RewardDetails(
     title="Free espresso", type="free_item", cost=60, item_plu="DRK-ESPR", description="On us."

@@ -4,7 +4,7 @@ import pytest
 
 from loyalty.extensions import db
 from loyalty.models import Hold
-from loyalty.services.deliverect import NewCustomer, create_customer
+from loyalty.services.checkout.customers import NewCustomer, create_customer
 from tests.support.deliverect import add_reward, give_points
 from tests.support.seeds import SEED_004_ORDER
 

@@ -13,9 +13,9 @@ import pytest
 
 from loyalty.extensions import db
 from loyalty.models import Account, Hold, LedgerEntry, Order
-from loyalty.services.deliverect import NewCustomer, create_customer
-from loyalty.services.ledger import ledger_sum
-from loyalty.services.tenants import create_tenant
+from loyalty.services.checkout.customers import NewCustomer, create_customer
+from loyalty.services.setup.tenants import create_tenant
+from loyalty.services.wallet.ledger import ledger_sum
 from tests.support.deliverect import Deliverect, add_reward, basket_order, give_points, item
 
 pytestmark = pytest.mark.postgres

@@ -7,8 +7,8 @@ from werkzeug.serving import make_server
 
 from loyalty.extensions import db
 from loyalty.models import Account, Hold
-from loyalty.services.ledger import ledger_sum
-from loyalty.simulator import Simulator
+from loyalty.services.wallet.ledger import ledger_sum
+from loyalty.webhooks.simulator import Simulator
 from tests.support.deliverect import add_reward, add_tier
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from loyalty.extensions import db
 from loyalty.models import AccountEvent
-from loyalty.services.events import EventError, record_relation_event, timeline
+from loyalty.services.accounts.events import EventError, record_relation_event, timeline
 from tests.support.accounts import customer
 
 WHEN = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 from loyalty.extensions import db
 from loyalty.models import Account, LedgerEntry
-from loyalty.services.accounts import Profile, create_account
-from loyalty.services.expiry import expire_points
-from loyalty.services.ledger import Posting, ledger_sum, lock_account, post
+from loyalty.services.accounts.profile import Profile, create_account
+from loyalty.services.wallet.expiry import expire_points
+from loyalty.services.wallet.ledger import Posting, ledger_sum, lock_account, post
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -10,11 +10,11 @@ import tracemalloc
 import pytest
 
 from loyalty.extensions import db
-from loyalty.services import exports
-from loyalty.services.exports import ExportSpec, csv_lines, export_rows, safe_cell
-from loyalty.services.ledger import Posting, lock_account, take_back_points
-from loyalty.services.search import SearchCriteria
-from loyalty.services.segments import save_segment
+from loyalty.services.accounts.search import SearchCriteria
+from loyalty.services.accounts.segments import save_segment
+from loyalty.services.reporting import exports
+from loyalty.services.reporting.exports import ExportSpec, csv_lines, export_rows, safe_cell
+from loyalty.services.wallet.ledger import Posting, lock_account, take_back_points
 from tests.support.accounts import customer, earn
 
 

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from loyalty.extensions import db
 from loyalty.models import Account, LedgerEntry
-from loyalty.services.accounts import Profile, create_account, find_account
-from loyalty.services.imports import ImportRejected, import_accounts
-from loyalty.services.ledger import ledger_sum
+from loyalty.services.accounts.profile import Profile, create_account, find_account
+from loyalty.services.reporting.imports import ImportRejected, import_accounts
+from loyalty.services.wallet.ledger import ledger_sum
 
 HEADER = "id,card,email,phone,first_name,last_name,birthdate,points\n"
 

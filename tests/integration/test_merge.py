@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 
 from loyalty.extensions import db
 from loyalty.models import Account, AccountEvent, AccountTag, Hold, LedgerEntry, Order, Reward
-from loyalty.services.accounts import find_account
-from loyalty.services.events import record_relation_event
-from loyalty.services.ledger import Posting, ledger_sum, lock_account, take_back_points
-from loyalty.services.merge import MergeError, merge_accounts
+from loyalty.services.accounts.events import record_relation_event
+from loyalty.services.accounts.merge import MergeError, merge_accounts
+from loyalty.services.accounts.profile import find_account
+from loyalty.services.wallet.ledger import Posting, ledger_sum, lock_account, take_back_points
 from tests.support.accounts import customer, earn
 
 
@@ -111,7 +111,7 @@ def test_impossible_merges_are_refused_and_change_nothing(tenant, owner, pair, c
         third = customer(tenant, external_id="third")
         merge_accounts(tenant.id, third.id, duplicate.id, owner.id)
     else:
-        from loyalty.services.account_admin import erase_account
+        from loyalty.services.accounts.erasure import erase_account
 
         erase_account(tenant.id, duplicate.id, owner.id)
     with pytest.raises(MergeError):

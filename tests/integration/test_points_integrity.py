@@ -12,15 +12,15 @@ from hypothesis import strategies as st
 from loyalty.extensions import db
 from loyalty.models import Account, LedgerEntry, Order, utcnow
 from loyalty.rules.tiers import tier_for
-from loyalty.services.account_admin import AdjustmentError, adjust_points, new_adjustment_token
-from loyalty.services.deliverect import NewCustomer, create_customer
-from loyalty.services.expiry import expire_points
-from loyalty.services.ledger import ledger_sum
-from loyalty.services.orders import OrderNotCredited, credit_held_order
-from loyalty.services.programs import tier_levels
-from loyalty.services.team import create_user
-from loyalty.services.tenants import create_tenant
-from loyalty.services.wallet import wallet_for
+from loyalty.services.checkout.catalogue import tier_levels
+from loyalty.services.checkout.customers import NewCustomer, create_customer
+from loyalty.services.checkout.orders import OrderNotCredited, credit_held_order
+from loyalty.services.setup.team import create_user
+from loyalty.services.setup.tenants import create_tenant
+from loyalty.services.wallet.adjustments import AdjustmentError, adjust_points, new_adjustment_token
+from loyalty.services.wallet.balances import wallet_for
+from loyalty.services.wallet.expiry import expire_points
+from loyalty.services.wallet.ledger import ledger_sum
 from tests.conftest import PASSWORD, empty_all_tables
 from tests.support.deliverect import Deliverect, add_reward, add_tier, basket_order, item
 from tests.web.test_settings import settings_form

@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from loyalty.extensions import db
 from loyalty.models import Account, LedgerEntry
-from loyalty.services.account_admin import AdjustmentError, adjust_points, new_adjustment_token
-from loyalty.services.deliverect import NewCustomer, create_customer
-from loyalty.services.ledger import ledger_sum
-from loyalty.services.team import create_user
-from loyalty.services.tenants import create_tenant
+from loyalty.services.checkout.customers import NewCustomer, create_customer
+from loyalty.services.setup.team import create_user
+from loyalty.services.setup.tenants import create_tenant
+from loyalty.services.wallet.adjustments import AdjustmentError, adjust_points, new_adjustment_token
+from loyalty.services.wallet.ledger import ledger_sum
 from tests.conftest import PASSWORD
 from tests.support.deliverect import Deliverect, add_reward, basket_order, item
 

@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from loyalty.extensions import db
-from loyalty.services.team import create_user
-from loyalty.services.tenants import create_tenant
+from loyalty.services.setup.team import create_user
+from loyalty.services.setup.tenants import create_tenant
 from tests.conftest import PASSWORD, make_app
 
 

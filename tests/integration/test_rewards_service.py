@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from loyalty.extensions import db
 from loyalty.models import Reward
-from loyalty.services.rewards import (
+from loyalty.services.setup.rewards import (
     RewardDetails,
     RewardError,
     archive_reward,
@@ -21,7 +21,7 @@ from loyalty.services.rewards import (
     rewards_for,
     update_reward,
 )
-from loyalty.services.tiers import TierDetails, TierError, create_tier, delete_tier
+from loyalty.services.setup.tiers import TierDetails, TierError, create_tier, delete_tier
 
 FIVE_OFF = RewardDetails("€5 off", "discount_amount", cost=100, value=500)
 

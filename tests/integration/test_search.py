@@ -9,7 +9,7 @@ from sqlalchemy import insert, text
 
 from loyalty.extensions import db
 from loyalty.models import Account
-from loyalty.services.search import (
+from loyalty.services.accounts.search import (
     count_matching,
     matching,
     order_by,
@@ -134,7 +134,7 @@ def test_a_name_search_lists_identifiers_then_last_names_then_first_names_once_e
 
 
 def test_a_name_search_page_reads_indexes_in_order(crowd):
-    from loyalty.services.search import _name_search_page
+    from loyalty.services.accounts.search import _name_search_page
 
     if db.engine.dialect.name == "postgresql":
         # 3,000 rows are few enough to hash-join in full; at scale the planner joins by key.

@@ -12,13 +12,22 @@ from sqlalchemy.exc import IntegrityError
 from loyalty.extensions import db
 from loyalty.models import Account, Hold, LedgerEntry, Tenant, utcnow
 from loyalty.services import programs as catalogue_service
-from loyalty.services.deliverect import (
+from loyalty.services.checkout.customers import (
     CustomerKeys,
     NewCustomer,
     create_customer,
     find_checkout_customer,
 )
-from loyalty.services.ledger import (
+from loyalty.services.setup.rewards import (
+    RewardDetails,
+    archive_reward,
+    create_reward,
+    details_of,
+    restore_reward,
+    update_reward,
+)
+from loyalty.services.setup.tiers import TierDetails, create_tier, delete_tier, update_tier
+from loyalty.services.wallet.ledger import (
     Balances,
     InsufficientBalance,
     LedgerConflict,
@@ -27,15 +36,6 @@ from loyalty.services.ledger import (
     lock_account,
     post_new,
 )
-from loyalty.services.rewards import (
-    RewardDetails,
-    archive_reward,
-    create_reward,
-    details_of,
-    restore_reward,
-    update_reward,
-)
-from loyalty.services.tiers import TierDetails, create_tier, delete_tier, update_tier
 from tests.support.deliverect import basket_order, give_points, item
 
 

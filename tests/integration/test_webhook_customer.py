@@ -6,7 +6,7 @@ import pytest
 
 from loyalty.extensions import db
 from loyalty.models import Account, utcnow
-from loyalty.simulator import PROFILE_KEYS
+from loyalty.webhooks.simulator import PROFILE_KEYS
 from tests.support.deliverect import add_tier, give_cash, give_points
 
 NEW_CUSTOMER = {

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from loyalty.extensions import db
 from loyalty.models import Account
-from loyalty.services.deliverect import NewCustomer, create_customer
-from loyalty.services.ledger import ledger_sum
+from loyalty.services.checkout.customers import NewCustomer, create_customer
+from loyalty.services.wallet.ledger import ledger_sum
 from tests.support.deliverect import Deliverect, add_reward, give_points
 
 POST_ENDPOINTS = [

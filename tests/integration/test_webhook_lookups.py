@@ -5,8 +5,8 @@ import io
 import pytest
 
 from loyalty.extensions import db
-from loyalty.services.accounts import AccountError, Profile, create_account, update_profile
-from loyalty.services.imports import ImportRejected, import_accounts
+from loyalty.services.accounts.profile import AccountError, Profile, create_account, update_profile
+from loyalty.services.reporting.imports import ImportRejected, import_accounts
 from tests.support.accounts import customer
 from tests.support.deliverect import add_reward, give_points
 

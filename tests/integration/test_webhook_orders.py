@@ -4,8 +4,8 @@ import pytest
 
 from loyalty.extensions import db
 from loyalty.models import Account, Hold, LedgerEntry, Order
-from loyalty.services.deliverect import NewCustomer, create_customer
-from loyalty.services.ledger import ledger_sum
+from loyalty.services.checkout.customers import NewCustomer, create_customer
+from loyalty.services.wallet.ledger import ledger_sum
 from tests.support.deliverect import (
     add_reward,
     add_tier,

@@ -6,7 +6,7 @@ import pytest
 
 from loyalty.extensions import db
 from loyalty.models import Account, Hold, utcnow
-from loyalty.services.deliverect import NewCustomer, create_customer
+from loyalty.services.checkout.customers import NewCustomer, create_customer
 from tests.support.deliverect import (
     Deliverect,
     add_reward,

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from loyalty.extensions import db
 from loyalty.models import DeliverectAccount, DeliverectLink, RefusedRegistration, WebhookCall
-from loyalty.services.deliverect import register_link
+from loyalty.services.deliverect.links import register_link
 from loyalty.webhooks.signature import HEADER, sign
 from tests.support.deliverect import ACCOUNT_ID, PROFILE_ID, Deliverect
 

@@ -6,8 +6,8 @@ import secrets
 
 from loyalty.extensions import db
 from loyalty.models import Account
-from loyalty.services.accounts import Profile, create_account
-from loyalty.services.ledger import Posting, lock_account, post
+from loyalty.services.accounts.profile import Profile, create_account
+from loyalty.services.wallet.ledger import Posting, lock_account, post
 
 
 def customer(tenant, **fields) -> Account:

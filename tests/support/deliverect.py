@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from loyalty.extensions import db
 from loyalty.models import Account, Reward, Tier
-from loyalty.services.ledger import Posting, lock_account, post
+from loyalty.services.wallet.ledger import Posting, lock_account, post
 from loyalty.webhooks.signature import HEADER, sign
 
 BASE = "/webhooks/deliverect"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from loyalty.services.webhook_log import SUMMARY_LIMIT, redact, summarise
+from loyalty.services.deliverect.call_log import SUMMARY_LIMIT, redact, summarise
 
 ORDER = {
     "accountId": "5f1",

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from loyalty.extensions import db
 from loyalty.models import Account, AccountEvent, LedgerEntry, Order, Tier
-from loyalty.services.accounts import find_account
-from loyalty.services.ledger import ledger_sum
+from loyalty.services.accounts.profile import find_account
+from loyalty.services.wallet.ledger import ledger_sum
 from tests.support.accounts import customer, earn
 
 

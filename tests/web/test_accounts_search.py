@@ -9,7 +9,7 @@ import pytest
 
 from loyalty.extensions import db
 from loyalty.models import Account, Tier
-from loyalty.services.merge import merge_accounts
+from loyalty.services.accounts.merge import merge_accounts
 from tests.support.accounts import customer, earn
 
 HTMX = {"HX-Request": "true", "HX-Target": "results"}

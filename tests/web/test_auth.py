@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from loyalty.extensions import db
 from loyalty.models import LoginSession, LoginThrottle, User, utcnow
-from loyalty.services import team
+from loyalty.services.setup import team
 
 from ..conftest import PASSWORD, make_app
 

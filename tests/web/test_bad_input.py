@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loyalty.services.accounts import Profile, create_account
-from loyalty.services.search import SearchCriteria
-from loyalty.services.segments import save_segment
+from loyalty.services.accounts.profile import Profile, create_account
+from loyalty.services.accounts.search import SearchCriteria
+from loyalty.services.accounts.segments import save_segment
 
 HUGE = "99999999999999999999"
 

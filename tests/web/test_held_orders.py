@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from loyalty.extensions import db
 from loyalty.models import Account, AccountEvent, LedgerEntry, Order, utcnow
-from loyalty.services.orders import (
+from loyalty.services.checkout.orders import (
     CancelReport,
     OrderNotDismissed,
     OrderReport,

@@ -8,8 +8,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import make_server
 
 from loyalty.extensions import db
-from loyalty.services.deliverect import NewCustomer, create_customer
-from loyalty.services.team import create_user
+from loyalty.services.checkout.customers import NewCustomer, create_customer
+from loyalty.services.setup.team import create_user
 from tests.conftest import PASSWORD
 from tests.support.deliverect import Deliverect, add_reward, basket_order, give_points, item
 
@@ -174,7 +174,7 @@ def outbound(monkeypatch):
         opened.append(request.full_url)
         raise OSError("no network in this test")
 
-    monkeypatch.setattr("loyalty.simulator.urllib.request.urlopen", fake_urlopen)
+    monkeypatch.setattr("loyalty.webhooks.simulator.urllib.request.urlopen", fake_urlopen)
     return opened
 
 

@@ -25,13 +25,13 @@ from loyalty.models import (
     User,
     utcnow,
 )
-from loyalty.services.accounts import Profile, create_account
-from loyalty.services.orders import OrderReport, record_order
-from loyalty.services.rewards import RewardDetails, create_reward
-from loyalty.services.search import SearchCriteria
-from loyalty.services.segments import save_segment
-from loyalty.services.team import create_user
-from loyalty.services.tiers import TierDetails, create_tier
+from loyalty.services.accounts.profile import Profile, create_account
+from loyalty.services.accounts.search import SearchCriteria
+from loyalty.services.accounts.segments import save_segment
+from loyalty.services.checkout.orders import OrderReport, record_order
+from loyalty.services.setup.rewards import RewardDetails, create_reward
+from loyalty.services.setup.team import create_user
+from loyalty.services.setup.tiers import TierDetails, create_tier
 
 from ..conftest import PASSWORD
 from .test_rewards import reward_form

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from loyalty.extensions import db
 from loyalty.models import Reward
-from loyalty.services.programs import listing
-from loyalty.services.rewards import RewardDetails, create_reward
-from loyalty.services.tenant_settings import TenantSettings, update_settings
-from loyalty.services.tiers import TierDetails, create_tier
+from loyalty.services.checkout.catalogue import listing
+from loyalty.services.setup.rewards import RewardDetails, create_reward
+from loyalty.services.setup.settings import TenantSettings, update_settings
+from loyalty.services.setup.tiers import TierDetails, create_tier
 
 from ..conftest import PASSWORD, make_app
 

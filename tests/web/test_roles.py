@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from loyalty.extensions import db
-from loyalty.services.rewards import RewardDetails, create_reward
-from loyalty.services.tiers import TierDetails, create_tier
+from loyalty.services.setup.rewards import RewardDetails, create_reward
+from loyalty.services.setup.tiers import TierDetails, create_tier
 
 from .test_rewards import reward_form
 

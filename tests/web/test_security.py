@@ -12,8 +12,8 @@ from flask import Flask
 from loyalty.config import load_settings
 from loyalty.extensions import db
 from loyalty.security import CONTENT_SECURITY_POLICY
-from loyalty.services.team import create_user
-from loyalty.services.tenants import create_tenant
+from loyalty.services.setup.team import create_user
+from loyalty.services.setup.tenants import create_tenant
 
 from ..conftest import PASSWORD, make_app
 

@@ -6,8 +6,8 @@ import re
 
 from loyalty.extensions import db
 from loyalty.models import Segment
-from loyalty.services.search import SearchCriteria
-from loyalty.services.segments import save_segment
+from loyalty.services.accounts.search import SearchCriteria
+from loyalty.services.accounts.segments import save_segment
 from tests.support.accounts import customer
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from loyalty.extensions import db
-from loyalty.services.rewards import RewardDetails, create_reward
-from loyalty.services.tenants import hash_api_key, tenant_by_api_key
+from loyalty.services.setup.rewards import RewardDetails, create_reward
+from loyalty.services.setup.tenants import hash_api_key, tenant_by_api_key
 
 from .test_rewards import errors_for
 

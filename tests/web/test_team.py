@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from loyalty.extensions import db
 from loyalty.models import User
-from loyalty.services.team import EMAIL_NOT_AVAILABLE, create_user
+from loyalty.services.setup.team import EMAIL_NOT_AVAILABLE, create_user
 
 from ..conftest import PASSWORD
 from .test_rewards import errors_for

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from loyalty.extensions import db
 from loyalty.models import Tier
-from loyalty.services.rewards import RewardDetails, create_reward
-from loyalty.services.tiers import TierDetails, create_tier
+from loyalty.services.setup.rewards import RewardDetails, create_reward
+from loyalty.services.setup.tiers import TierDetails, create_tier
 
 from .test_rewards import errors_for
 

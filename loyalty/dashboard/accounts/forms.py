@@ -16,9 +16,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ...services.account_admin import MAX_ADJUSTMENT
-from ...services.accounts import Profile
-from ...services.events import RELATION_TYPES
+from ...services.accounts.events import RELATION_TYPES
+from ...services.accounts.profile import Profile
+from ...services.wallet.adjustments import MAX_ADJUSTMENT
 
 SEX_CHOICES = [
     SelectChoice("", "Not said"),

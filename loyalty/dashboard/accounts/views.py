@@ -20,32 +20,12 @@ from flask_login import current_user, login_required
 
 from ...models import Account, Order, utcnow
 from ...rules.tiers import next_tier, tier_for
-from ...services.account_admin import (
-    AdjustmentError,
-    ErasureError,
-    adjust_points,
-    erase_account,
-    new_adjustment_token,
-    parse_properties,
-    parse_tags,
-    set_tags_and_properties,
-)
-from ...services.account_history import ledger_page, orders_page
-from ...services.accounts import AccountError, AccountExists, find_account, update_profile
-from ...services.events import EventError, record_relation_event, timeline
-from ...services.exports import ExportSpec, csv_lines, export_rows
-from ...services.ledger import owed_points
-from ...services.merge import MergeError, merge_accounts
-from ...services.orders import (
-    OrderNotCredited,
-    OrderNotDismissed,
-    credit_held_order,
-    dismiss_held_order,
-    held_orders_page,
-)
-from ...services.programs import tier_levels
-from ...services.scoping import get_for_tenant, parse_row_id
-from ...services.search import (
+from ...services.accounts.erasure import ErasureError, erase_account
+from ...services.accounts.events import EventError, record_relation_event, timeline
+from ...services.accounts.history import ledger_page, orders_page
+from ...services.accounts.merge import MergeError, merge_accounts
+from ...services.accounts.profile import AccountError, AccountExists, find_account, update_profile
+from ...services.accounts.search import (
     COUNT_CAP,
     SORTS,
     count_matching,
@@ -53,6 +33,19 @@ from ...services.search import (
     parse_criteria,
     search_accounts,
 )
+from ...services.accounts.tags import parse_properties, parse_tags, set_tags_and_properties
+from ...services.checkout.catalogue import tier_levels
+from ...services.checkout.orders import (
+    OrderNotCredited,
+    OrderNotDismissed,
+    credit_held_order,
+    dismiss_held_order,
+    held_orders_page,
+)
+from ...services.reporting.exports import ExportSpec, csv_lines, export_rows
+from ...services.scoping import get_for_tenant, parse_row_id
+from ...services.wallet.adjustments import AdjustmentError, adjust_points, new_adjustment_token
+from ...services.wallet.ledger import owed_points
 from ..access import current_tenant, owner_required
 from ..auth.forms import EmptyForm
 from ..storable import refuse_unstorable_text

@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
 
-from ...services.team import MIN_PASSWORD_LENGTH
+from ...services.setup.team import MIN_PASSWORD_LENGTH
 
 
 class LoginForm(FlaskForm):

@@ -8,7 +8,7 @@ from flask import Flask, current_app, session
 from flask_login import user_loaded_from_cookie
 
 from ...models import User
-from ...services.team import resume_session, rotate_session, start_session
+from ...services.setup.team import resume_session, rotate_session, start_session
 
 
 def load_user(user_id: str) -> User | None:

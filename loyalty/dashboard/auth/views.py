@@ -1,6 +1,6 @@
 """Login is throttled per email and per address; logout is a POST with a CSRF token.
 
-Every sign-in is a LoginSession row (services.team): logout, a password change, deactivation
+Every sign-in is a LoginSession row (services.setup.team): logout, a password change, deactivation
 and "sign out everywhere" delete rows, so copies of the cookies stop working too.
 """
 
@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ...services.team import (
+from ...services.setup.team import (
     LoginThrottled,
     TeamError,
     authenticate,

@@ -3,8 +3,8 @@ from flask import render_template
 from flask_login import login_required
 
 from ...models import utcnow
-from ...services.orders import held_orders_page
-from ...services.stats import headline
+from ...services.checkout.orders import held_orders_page
+from ...services.reporting.stats import headline
 from ..access import current_tenant
 from . import bp
 

@@ -7,15 +7,15 @@ from flask_login import login_required
 
 from ...extensions import db
 from ...models import Account, utcnow
-from ...services.deliverect import (
+from ...services.checkout.redemption import AccountActivity, account_activity
+from ...services.deliverect.call_log import STATUS_CLASSES, CallFilter, endpoints_seen, recent_calls
+from ...services.deliverect.links import (
     links_for_tenant,
     refused_registrations,
     registration_attempts_on,
 )
-from ...services.redemption import AccountActivity, account_activity
-from ...services.tenants import tenant_by_api_key
-from ...services.webhook_log import STATUS_CLASSES, CallFilter, endpoints_seen, recent_calls
-from ...simulator import Simulator, Transport, app_transport, urllib_transport
+from ...services.setup.tenants import tenant_by_api_key
+from ...webhooks.simulator import Simulator, Transport, app_transport, urllib_transport
 from ...webhooks.urls import registration_url, webhook_urls
 from ..access import current_tenant, owner_required
 from . import bp

@@ -19,7 +19,7 @@ from ...models import Reward
 from ...rules.money import AmountError, format_money, format_percent, parse_money, parse_percent
 from ...rules.programs import ITEM_TYPES, REWARD_TYPES
 from ...rules.tiers import TierLevel
-from ...services.rewards import RewardDetails, value_kind
+from ...services.setup.rewards import RewardDetails, value_kind
 
 # In the restaurant's words, in the order of the spec.
 TYPE_LABELS = {

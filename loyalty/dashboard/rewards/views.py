@@ -8,8 +8,9 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ...models import Reward, Tenant, utcnow
-from ...services.programs import listing, tier_levels
-from ...services.rewards import (
+from ...services.checkout.catalogue import listing, tier_levels
+from ...services.scoping import get_for_tenant
+from ...services.setup.rewards import (
     RewardError,
     archive_reward,
     count_archived,
@@ -18,7 +19,6 @@ from ...services.rewards import (
     rewards_for,
     update_reward,
 )
-from ...services.scoping import get_for_tenant
 from ..access import current_tenant, owner_required, require_owner_to_save
 from ..auth.forms import EmptyForm
 from . import bp

@@ -8,10 +8,8 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ...models import Segment
-from ...services.programs import tier_levels
-from ...services.scoping import get_for_tenant
-from ...services.search import SearchCriteria, month_names, parse_criteria
-from ...services.segments import (
+from ...services.accounts.search import SearchCriteria, month_names, parse_criteria
+from ...services.accounts.segments import (
     SegmentError,
     criteria_of,
     delete_segment,
@@ -19,6 +17,8 @@ from ...services.segments import (
     member_count,
     save_segment,
 )
+from ...services.checkout.catalogue import tier_levels
+from ...services.scoping import get_for_tenant
 from ..access import current_tenant, owner_required
 from ..auth.forms import EmptyForm
 from ..storable import refuse_unstorable_text

@@ -1,4 +1,4 @@
-"""The settings form; the rules live in services.tenant_settings."""
+"""The settings form; the rules live in services.setup.settings."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from wtforms import IntegerField, StringField
 from wtforms.validators import Optional
 
 from ...models import Tenant
-from ...services.tenant_settings import TenantSettings
+from ...services.setup.settings import TenantSettings
 
 
 class SettingsForm(FlaskForm):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from flask import flash, make_response, redirect, render_template, request, url_for
 
-from ...services.tenant_settings import SettingsError, stored_amounts, update_settings
-from ...services.tenants import rotate_api_key, rotate_webhook_secret
+from ...services.setup.settings import SettingsError, stored_amounts, update_settings
+from ...services.setup.tenants import rotate_api_key, rotate_webhook_secret
 from ..access import current_tenant, owner_required
 from ..auth.forms import EmptyForm
 from . import bp

@@ -7,7 +7,7 @@ from wtforms import EmailField, PasswordField, SelectChoice, SelectField, String
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from ...rules.identity import IdentityError, normalise_email
-from ...services.team import MIN_PASSWORD_LENGTH
+from ...services.setup.team import MIN_PASSWORD_LENGTH
 
 ROLE_CHOICES = [
     SelectChoice("staff", "Staff: looks after customers, sees rewards and tiers"),

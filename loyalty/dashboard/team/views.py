@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from ...models import User
 from ...services.scoping import get_for_tenant
-from ...services.team import (
+from ...services.setup.team import (
     TeamError,
     create_user,
     end_all_sessions,

@@ -7,7 +7,7 @@ from wtforms import IntegerField, StringField, TextAreaField
 
 from ...models import Tier
 from ...rules.money import AmountError, format_percent, parse_percent
-from ...services.tiers import TierDetails
+from ...services.setup.tiers import TierDetails
 
 
 class TierForm(FlaskForm):

@@ -7,7 +7,13 @@ from flask_login import current_user, login_required
 
 from ...models import Tier
 from ...services.scoping import get_for_tenant
-from ...services.tiers import TierError, create_tier, delete_tier, tiers_lowest_first, update_tier
+from ...services.setup.tiers import (
+    TierError,
+    create_tier,
+    delete_tier,
+    tiers_lowest_first,
+    update_tier,
+)
 from ..access import current_tenant, owner_required, require_owner_to_save
 from ..auth.forms import EmptyForm
 from . import bp

@@ -1,0 +1,1 @@
+"""The demo restaurant's made-up data."""

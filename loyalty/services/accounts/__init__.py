@@ -1,0 +1,1 @@
+"""Customers' accounts: profiles, search, segments, history, merge, erasure, events."""

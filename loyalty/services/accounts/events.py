@@ -1,0 +1,106 @@
+"""Account events: referral relations (OrderingStack's INVITED / INVITED_BY / FRIEND) and the
+timeline that shows them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ...extensions import db
+from ...models import Account, AccountEvent, utcnow
+from ..pagination import Page, paginate
+from .profile import resolve_merged
+
+RELATION_TYPES = ("INVITED", "INVITED_BY", "FRIEND", "UNKNOWN")
+# The event written on the other account; UNKNOWN says nothing about the other side.
+MIRROR = {"INVITED": "INVITED_BY", "INVITED_BY": "INVITED", "FRIEND": "FRIEND"}
+
+
+class EventError(ValueError):
+    pass
+
+
+def record_relation_event(
+    tenant_id: int,
+    account: Account,
+    other_external_id: str,
+    type: str,
+    ts: datetime | None = None,
+    do_not_process_symmetry: bool = False,
+) -> AccountEvent:
+    """Record that `account` INVITED / was INVITED_BY / is a FRIEND of another account.
+
+    Unless `do_not_process_symmetry`, the mirror event goes on the other account when it is one
+    of ours (the other side may not have joined yet: then only its id is kept). Recording the
+    same relation at the same time again changes nothing, so callers may retry.
+    """
+    if type not in RELATION_TYPES:
+        raise EventError(f"type must be one of {', '.join(RELATION_TYPES)}")
+    other_external_id = (other_external_id or "").strip()
+    if not 1 <= len(other_external_id) <= 64:
+        raise EventError("the other account's id must be 1 to 64 characters")
+    if account.tenant_id != tenant_id:
+        raise EventError("unknown account")
+    ts = ts or utcnow()
+    if ts.tzinfo is None:
+        raise EventError("the event time needs a time zone")
+    other = resolve_merged(
+        db.session.scalar(
+            select(Account).where(
+                Account.tenant_id == tenant_id, Account.external_id == other_external_id
+            )
+        )
+    )
+    if other is not None and other.id == account.id:
+        raise EventError("an account cannot be related to itself")
+    event = _add_once(tenant_id, account.id, type, other, other_external_id, ts)
+    if not do_not_process_symmetry and other is not None and type in MIRROR:
+        _add_once(tenant_id, other.id, MIRROR[type], account, account.external_id, ts)
+    db.session.commit()
+    return event
+
+
+def _add_once(
+    tenant_id: int,
+    account_id: int,
+    type: str,
+    other: Account | None,
+    other_external_id: str,
+    ts: datetime,
+) -> AccountEvent:
+    existing = db.session.scalar(
+        select(AccountEvent).where(
+            AccountEvent.account_id == account_id,
+            AccountEvent.type == type,
+            AccountEvent.related_external_id == other_external_id,
+            AccountEvent.ts == ts,
+        )
+    )
+    if existing is not None:
+        return existing
+    event = AccountEvent(
+        tenant_id=tenant_id,
+        account_id=account_id,
+        type=type,
+        related_account_id=other.id if other else None,
+        related_external_id=other_external_id,
+        data={},
+        ts=ts,
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def timeline(
+    tenant_id: int, account_id: int, page: int = 1, per_page: int = 20
+) -> Page[AccountEvent]:
+    """The account's events, newest first."""
+    return paginate(
+        AccountEvent,
+        (AccountEvent.tenant_id == tenant_id, AccountEvent.account_id == account_id),
+        (AccountEvent.ts.desc(), AccountEvent.id.desc()),
+        page,
+        per_page,
+    )

@@ -1,0 +1,134 @@
+"""Merging two accounts that turn out to be the same person into one."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import delete, func, select, update
+
+from ...extensions import db
+from ...models import Account, AccountEvent, AccountTag, Hold, LedgerEntry, Order, utcnow
+from ..scoping import get_for_tenant
+from ..wallet.ledger import lock_account, settle_debt
+
+log = logging.getLogger(__name__)
+
+# Identifiers and profile fields the survivor takes from the retired account when it has none.
+FILLED_IDENTIFIERS = ("email", "phone", "card")
+FILLED_PROFILE = ("first_name", "last_name", "first_name_key", "last_name_key", "birthdate", "sex")
+
+
+class MergeError(ValueError):
+    pass
+
+
+def merge_accounts(tenant_id: int, survivor_id: int, retired_id: int, user_id: int) -> Account:
+    """Move everything of `retired` to `survivor` in one transaction and retire it.
+
+    Ledger entries, orders, holds, events and tags move; balances are recomputed from the moved
+    ledger, and what either account owed is paid from the merged balance first (rules.debt:
+    an account never has points and a debt at once); the retired account keeps its id (and
+    whatever identifiers the survivor already had its own of), with merged_into_id set, so
+    services.accounts.profile.find_account still resolves it.
+    """
+    if survivor_id == retired_id:
+        raise MergeError("An account cannot be merged into itself.")
+    survivor = get_for_tenant(Account, survivor_id, tenant_id)
+    retired = get_for_tenant(Account, retired_id, tenant_id)
+    for account in (survivor, retired):
+        if account.merged_into_id is not None:
+            raise MergeError(f"{account.external_id} was already merged into another account.")
+        if account.erased_at is not None:
+            raise MergeError(f"{account.external_id} has been erased.")
+    # Lock in id order: two merges of the same pair in opposite directions cannot deadlock.
+    for account_id in sorted((survivor.id, retired.id)):
+        lock_account(account_id)
+    db.session.refresh(survivor)
+    db.session.refresh(retired)
+    if survivor.merged_into_id is not None or retired.merged_into_id is not None:
+        db.session.rollback()
+        raise MergeError("One of these accounts was merged a moment ago.")
+
+    for model in (LedgerEntry, Order, Hold, AccountEvent):
+        db.session.execute(
+            update(model)
+            .where(model.account_id == retired.id)
+            .values(account_id=survivor.id)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.execute(
+        update(Account)
+        .where(Account.merged_into_id == retired.id)
+        .values(merged_into_id=survivor.id)
+        .execution_options(synchronize_session=False)
+    )
+    survivor_tags = set(survivor.tag_names)
+    extra_tags = [tag for tag in retired.tag_names if tag not in survivor_tags]
+    db.session.execute(delete(AccountTag).where(AccountTag.account_id == retired.id))
+    db.session.add_all(
+        AccountTag(account_id=survivor.id, tag=tag, tenant_id=tenant_id) for tag in extra_tags
+    )
+
+    taken = {
+        name: getattr(retired, name) for name in FILLED_IDENTIFIERS if not getattr(survivor, name)
+    }
+    for name in taken:
+        setattr(retired, name, None)
+    db.session.flush()  # free the unique identifiers before the survivor takes them
+    for name, value in taken.items():
+        setattr(survivor, name, value)
+    for name in FILLED_PROFILE:
+        if not getattr(survivor, name) and getattr(retired, name):
+            setattr(survivor, name, getattr(retired, name))
+    survivor.properties = {**(retired.properties or {}), **(survivor.properties or {})}
+    survivor.lifetime_points += retired.lifetime_points
+    if retired.last_order_at and (
+        survivor.last_order_at is None or retired.last_order_at > survivor.last_order_at
+    ):
+        survivor.last_order_at = retired.last_order_at
+    db.session.flush()
+    survivor.points_balance = _ledger_total(survivor.id, "points")
+    survivor.cash_balance = _ledger_total(survivor.id, "cash")
+    survivor.points_debt = _ledger_total(survivor.id, "debt")  # owed points move too
+    retired.points_balance = retired.cash_balance = retired.lifetime_points = 0
+    retired.points_debt = 0
+    retired.merged_into_id = survivor.id
+    db.session.flush()  # the ledger writes against the merged balances in the database
+    # A retired account is merged once, so its id makes the repayment's key.
+    settle_debt(tenant_id, survivor.id, f"merge:{retired.id}", user_id)
+
+    now = utcnow()
+    db.session.add_all(
+        [
+            AccountEvent(
+                tenant_id=tenant_id,
+                account_id=survivor.id,
+                type="MERGED",
+                related_account_id=retired.id,
+                related_external_id=retired.external_id,
+                data={"byUserId": user_id},
+                ts=now,
+            ),
+            AccountEvent(
+                tenant_id=tenant_id,
+                account_id=retired.id,
+                type="MERGED_INTO",
+                related_account_id=survivor.id,
+                related_external_id=survivor.external_id,
+                data={"byUserId": user_id},
+                ts=now,
+            ),
+        ]
+    )
+    db.session.commit()
+    db.session.expire_all()
+    log.info("account %s merged into %s by user %s", retired.id, survivor.id, user_id)
+    return survivor
+
+
+def _ledger_total(account_id: int, unit: str) -> int:
+    return db.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+            LedgerEntry.account_id == account_id, LedgerEntry.unit == unit
+        )
+    )

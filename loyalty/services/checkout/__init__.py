@@ -1,0 +1,1 @@
+"""A checkout: the customer, the catalogue, redemptions with holds, orders and cancels."""

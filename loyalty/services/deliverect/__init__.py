@@ -1,0 +1,1 @@
+"""Deliverect-only state: registration links, their tenants and tiers, the call log."""

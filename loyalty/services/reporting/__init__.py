@@ -1,0 +1,1 @@
+"""Figures and files: stats, imports and exports."""

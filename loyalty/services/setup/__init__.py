@@ -1,0 +1,1 @@
+"""A restaurant's set-up: tenants, settings, team, rewards and tiers."""

@@ -1,0 +1,1 @@
+"""Points and store credit: the ledger, balances, adjustments and expiry."""

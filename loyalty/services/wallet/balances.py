@@ -1,0 +1,74 @@
+"""A customer's wallet: spendable points with their expirations, and store credit (cash)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from ...extensions import db
+from ...models import Account, LedgerEntry
+from ...rules.expiry import upcoming_expirations
+from ..checkout.customers import CheckoutCustomer
+from ..checkout.redemption import held_points
+
+WALLET_EXTERNAL_ID = "wallet_cash"
+
+
+@dataclass(frozen=True)
+class Wallet:
+    points_balance: int
+    points_held: int
+    points_expirations: list[tuple[date, int]]
+    cash_balance: int
+
+    @property
+    def points_spendable(self) -> int:
+        """What the customer can still spend: the balance less points held by open baskets."""
+        return max(0, self.points_balance - self.points_held)
+
+
+def wallet_for(account: Account, now: datetime) -> Wallet:
+    credits = db.session.execute(
+        select(LedgerEntry.amount, LedgerEntry.expires_at)
+        .where(
+            LedgerEntry.account_id == account.id,
+            LedgerEntry.unit == "points",
+            LedgerEntry.amount > 0,
+        )
+        .order_by(LedgerEntry.created_at, LedgerEntry.id)
+    ).all()
+    return Wallet(
+        points_balance=account.points_balance,
+        points_held=held_points(account.id, now),
+        points_expirations=upcoming_expirations(
+            [(amount, expires_at) for amount, expires_at in credits], account.points_balance, now
+        ),
+        cash_balance=account.cash_balance,
+    )
+
+
+@dataclass(frozen=True)
+class CashCheck:
+    """The answer to Validate Wallet: errors for the customer, or the amount that may be used."""
+
+    errors: tuple[str, ...]
+    amount: int  # to discount now; 0 on failure or revalidation
+    max_redeemable: int
+
+
+def check_cash(
+    account: Account | CheckoutCustomer | None, amount: int, order_total: int, already_applied: bool
+) -> CashCheck:
+    """May this much store credit pay for this order? Cash is spent when the order arrives."""
+    if account is None:
+        return CashCheck(("Loyalty customer not found",), 0, 0)
+    max_redeemable = max(0, min(account.cash_balance, order_total))
+    if amount > account.cash_balance:
+        return CashCheck(("Not enough wallet balance",), 0, max_redeemable)
+    if amount > order_total:
+        return CashCheck(("Amount exceeds the order total",), 0, max_redeemable)
+    if already_applied:
+        return CashCheck((), 0, max_redeemable)
+    return CashCheck((), amount, max_redeemable)

@@ -15,9 +15,10 @@ from werkzeug.wrappers import Response
 from ..models import Tenant
 from ..services.checkout.customers import CheckoutCustomer
 from ..services.setup.tenants import tenant_by_api_key
+from ..validation import FieldErrors
 from . import webhooks
 from .context import Call, json_body, logged
-from .responses import WebhookError, bad_request
+from .responses import WebhookError, bad_request, invalid_fields
 from .schemas import ChannelRetrieve, ChannelValidate, parse
 from .views import customer_from_order, program_listing, read_basket, validate_and_hold
 
@@ -62,7 +63,7 @@ def _authorised(call: Call) -> tuple[Tenant, dict]:
         raise bad_request("request body must be a JSON object")
     order = body.get("order")
     if not isinstance(order, dict):
-        raise bad_request("order: Field required")
+        raise invalid_fields(FieldErrors({"order": "Field required"}))
     if not _valid_order_type(order.get("orderType")):
         raise WebhookError(
             422, "invalid_order_type", "order.orderType must be one of 0, 1, 2, 3, 4, 5"
@@ -77,7 +78,7 @@ def _valid_order_type(value: Any) -> bool:
 def _known_customer(
     tenant: Tenant, ref, session_id: str | None = None, *, holds: bool = True
 ) -> CheckoutCustomer:
-    account = customer_from_order(tenant, ref, session_id, holds=holds)
+    account = customer_from_order(tenant.id, ref, session_id, holds=holds)
     if account is None:
         raise WebhookError(404, "loyalty customer not found", "loyalty customer not found")
     return account

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import current_app, jsonify, request
 from werkzeug.wrappers import Response
 
-from ..models import Account, Tenant, utcnow
+from ..models import Account, utcnow
+from ..rules import checkout as checkout_rules
 from ..rules.basket import Basket, BasketError, basket_from_order
-from ..services.accounts.profile import AccountError, AccountExists
+from ..services.accounts.profile import AccountExists
 from ..services.checkout import customers, orders, redemption
-from ..services.checkout.catalogue import catalogue
+from ..services.checkout.catalogue import VersionedTenant, catalogue
 from ..services.checkout.customers import CheckoutCustomer
 from ..services.deliverect import links as deliverect
-from ..services.deliverect.links import LinkedTenant
 from ..services.setup.tenants import tenant_by_api_key
 from ..services.setup.tiers import customer_tier, tier_ladder
 from ..services.wallet import balances as wallet
+from ..time import parse_iso
+from ..validation import FieldErrors
 from . import webhooks
 from .context import (
     Call,
@@ -31,8 +33,9 @@ from .context import (
     unverified_summary,
     verify_signature,
 )
-from .responses import NotFound, WebhookError, bad_request, value_response
+from .responses import NotFound, WebhookError, bad_request, invalid_fields, value_response
 from .schemas import (
+    NEW_CUSTOMER_FIELDS,
     CancelNotification,
     CustomerRef,
     LoyaltyOrder,
@@ -52,8 +55,6 @@ PREFIX = "/webhooks/deliverect"
 # Years a date in a body may name: far dates are garbage, and adding a points validity to them
 # would overflow datetime further down.
 MOMENTS = range(1900, 2200)
-# Provider webhooks find their tenant through the link; channel endpoints by API key.
-AnyTenant = LinkedTenant | Tenant
 
 
 @webhooks.post(f"{PREFIX}/registration")
@@ -75,9 +76,9 @@ def registration(call: Call) -> Response:
     call.request_data = body
     payload = parse(Registration, body)
     if not payload.deliverect_account_id:
-        raise bad_request("accountId: Field required")
+        raise invalid_fields(FieldErrors({"accountId": "Field required"}))
     if not payload.loyaltyProfileId:
-        raise bad_request("loyaltyProfileId: must not be empty")
+        raise invalid_fields(FieldErrors({"loyaltyProfileId": "must not be empty"}))
     try:
         deliverect.register_link(tenant.id, payload.deliverect_account_id, payload.loyaltyProfileId)
     except deliverect.LinkTaken:
@@ -96,7 +97,7 @@ def customer(call: Call) -> Response:
     context = linked_request(call)
     tenant = context.tenant
     if request.method == "GET":
-        account = _customer_from_query(tenant, context.query)
+        account = _customer_from_query(tenant.id, context.query)
         return jsonify(customer_json(account, customer_tier(account)))
     details = parse(NewCustomer, context.body)
     if not (details.email or details.phoneNumber):
@@ -118,8 +119,8 @@ def customer(call: Call) -> Response:
         )
         response.status_code = 409
         return response
-    except AccountError as error:
-        raise bad_request(_field_message(str(error))) from None
+    except FieldErrors as error:
+        raise invalid_fields(error, NEW_CUSTOMER_FIELDS) from None
     return jsonify(customer_json(account, customer_tier(account), True))
 
 
@@ -127,7 +128,7 @@ def customer(call: Call) -> Response:
 @logged("wallet")
 def customer_wallet(call: Call) -> Response:
     context = linked_request(call)
-    account = _customer_from_query(context.tenant, context.query)
+    account = _customer_from_query(context.tenant.id, context.query)
     return jsonify(wallet_json(wallet.wallet_for(account, utcnow())))
 
 
@@ -137,10 +138,14 @@ def validate_wallet(call: Call) -> Response:
     context = linked_request(call)
     payload = parse(ValidateWalletRequest, context.body)
     basket = read_basket(context.body["order"])
-    account = customer_from_order(context.tenant, payload.order.customer, holds=False)
-    applied_cash = _cash_used(payload.order.discounts)
-    total = _order_total(payload.order, basket) + applied_cash
-    check = wallet.check_cash(account, payload.wallet.amount, total, applied_cash > 0)
+    account = customer_from_order(context.tenant.id, payload.order.customer, holds=False)
+    check = checkout_rules.check_store_credit(
+        account.cash_balance if account else None,
+        payload.wallet.amount,
+        _payment(payload.order),
+        basket,
+        _discount_lines(payload.order.discounts),
+    )
     return jsonify(cash_check_json(check))
 
 
@@ -150,7 +155,7 @@ def programs(call: Call) -> Response:
     context = linked_request(call)
     payload = parse(ProgramsRequest, context.body)
     basket = read_basket(context.body["order"])
-    account = customer_from_order(context.tenant, payload.order.customer, payload.sessionId)
+    account = customer_from_order(context.tenant.id, payload.order.customer, payload.sessionId)
     return jsonify(program_listing(call, context.tenant, account, basket))
 
 
@@ -160,7 +165,7 @@ def validate_programs(call: Call) -> Response:
     context = linked_request(call)
     payload = parse(ValidateProgramsRequest, context.body)
     basket = read_basket(context.body["order"])
-    account = customer_from_order(context.tenant, payload.order.customer, holds=False)
+    account = customer_from_order(context.tenant.id, payload.order.customer, holds=False)
     return jsonify(
         validate_and_hold(context.tenant, account, payload.programIds, basket, payload.sessionId)
     )
@@ -171,10 +176,10 @@ def validate_programs(call: Call) -> Response:
 def orders_view(call: Call) -> Response:
     context = linked_request(call)
     if context.body.get("isCancelled") is True:
-        return _cancel(call, context.tenant, context.body)
+        return _cancel(call, context.tenant.id, context.body)
     payload = parse(OrderNotification, context.body)
     basket = read_basket(context.body)
-    account = customer_from_order(context.tenant, payload.customer, holds=False)
+    account = customer_from_order(context.tenant.id, payload.customer, holds=False)
     if account is None:
         call.notes.append("customer not found: order recorded without points")
     report = orders.OrderReport(
@@ -184,8 +189,10 @@ def orders_view(call: Call) -> Response:
         program_ids=tuple(
             dict.fromkeys(d.programId for d in payload.discounts or () if d.programId)
         ),
-        cash_amount=_cash_used(payload.discounts),
-        payment_amount=_payment_amount(payload, basket),
+        cash_amount=checkout_rules.store_credit_used(_discount_lines(payload.discounts)),
+        payment_amount=checkout_rules.amount_paid(
+            _payment(payload, payload.discountTotal), basket
+        ),
         tip=(payload.tip or 0) + (payload.driverTip or 0),
         decimal_digits=basket.decimal_digits,
         sub_total=payload.subTotal or 0,
@@ -213,14 +220,14 @@ def orders_view(call: Call) -> Response:
 @logged("orders.cancel")
 def cancel_order(call: Call) -> Response:
     context = linked_request(call)
-    return _cancel(call, context.tenant, context.body)
+    return _cancel(call, context.tenant.id, context.body)
 
 
 @webhooks.post("/loyalty/cancelOrder")
 @logged("orders.cancel")
 def cancel_order_alias(call: Call) -> Response:
     context = linked_request(call)
-    return _cancel(call, context.tenant, context.body)
+    return _cancel(call, context.tenant.id, context.body)
 
 
 @webhooks.get(f"{PREFIX}/tiers")
@@ -234,7 +241,7 @@ def tiers(call: Call) -> Response:
 
 
 def program_listing(
-    call: Call, tenant: AnyTenant, customer: CheckoutCustomer | None, basket: Basket
+    call: Call, tenant: VersionedTenant, customer: CheckoutCustomer | None, basket: Basket
 ) -> list[dict]:
     """The programs answer; `customer` was found with the points held by other sessions."""
     offers = redemption.programs_for(
@@ -247,15 +254,15 @@ def program_listing(
 
 
 def validate_and_hold(
-    tenant: AnyTenant,
+    tenant: VersionedTenant,
     account: CheckoutCustomer | None,
     program_ids: list[str],
     basket: Basket,
     session_id: str | None,
 ) -> list[dict]:
     results = redemption.validate_and_hold(
-        catalogue(tenant),
         tenant.id,
+        catalogue(tenant),
         account,
         program_ids,
         basket,
@@ -273,11 +280,11 @@ def _session(session_id: str | None, account: CheckoutCustomer | None) -> str:
     return f"customer:{account.id}" if account else "none"
 
 
-def _cancel(call: Call, tenant: LinkedTenant, body: dict) -> Response:
+def _cancel(call: Call, tenant_id: int, body: dict) -> Response:
     payload = parse(CancelNotification, body)
-    account = customer_from_order(tenant, payload.customer, holds=False)
+    account = customer_from_order(tenant_id, payload.customer, holds=False)
     outcome = orders.cancel_order(
-        tenant,
+        tenant_id,
         orders.CancelReport(
             external_id=payload.orderId,
             account_id=account.id if account else None,
@@ -304,7 +311,7 @@ def _order_json(order, replay: bool) -> dict:
     }
 
 
-def _customer_from_query(tenant: LinkedTenant, query: dict[str, str]) -> Account:
+def _customer_from_query(tenant_id: int, query: dict[str, str]) -> Account:
     keys = customers.CustomerKeys(
         provider_id=query.get("providerId") or query.get("loyaltyProviderCustomerId"),
         email=query.get("email"),
@@ -312,14 +319,14 @@ def _customer_from_query(tenant: LinkedTenant, query: dict[str, str]) -> Account
     )
     if keys.empty:
         raise bad_request("providerId, email or phoneNumber is required")
-    account = customers.find_customer(tenant.id, keys)
+    account = customers.find_customer(tenant_id, keys)
     if account is None:
         raise NotFound()
     return account
 
 
 def customer_from_order(
-    tenant: AnyTenant,
+    tenant_id: int,
     ref: CustomerRef | None,
     session_id: str | None = None,
     *,
@@ -336,7 +343,7 @@ def customer_from_order(
     )
     if keys.empty:
         return None
-    return customers.find_checkout_customer(tenant.id, keys, utcnow(), session_id, holds=holds)
+    return customers.find_checkout_customer(tenant_id, keys, utcnow(), session_id, holds=holds)
 
 
 def read_basket(order: Any) -> Basket:
@@ -346,42 +353,30 @@ def read_basket(order: Any) -> Basket:
         raise bad_request(str(error)) from None
 
 
-def _is_cash(discount: OrderDiscount) -> bool:
-    """Store credit: a loyalty discount that is not a program (our wallet discount)."""
-    if discount.programId:
-        return False
-    marks = {discount.type, discount.externalId, discount.referenceId}
-    return discount.provider == "loyalty" or bool(
-        marks & {"cash", "wallet", wallet.WALLET_EXTERNAL_ID}
-    )
-
-
-def _cash_used(discounts: list[OrderDiscount] | None) -> int:
-    return sum(
-        abs(d.amount if d.amount is not None else d.value or 0)
+def _discount_lines(discounts: list[OrderDiscount] | None) -> list[checkout_rules.DiscountLine]:
+    return [
+        checkout_rules.DiscountLine(
+            program_id=d.programId,
+            provider=d.provider,
+            type=d.type,
+            external_id=d.externalId,
+            reference_id=d.referenceId,
+            amount=d.amount,
+            value=d.value,
+        )
         for d in discounts or ()
-        if _is_cash(d)
+    ]
+
+
+def _payment(
+    order: LoyaltyOrder | OrderNotification, discount_total: int | None = None
+) -> checkout_rules.Payment:
+    return checkout_rules.Payment(
+        payment_amount=order.paymentAmount,
+        payment=order.payment.amount if order.payment is not None else None,
+        sub_total=order.subTotal,
+        discount_total=discount_total,
     )
-
-
-def _order_total(order: LoyaltyOrder, basket: Basket) -> int:
-    if order.paymentAmount is not None:
-        return max(0, order.paymentAmount)
-    if order.payment is not None and order.payment.amount is not None:
-        return max(0, order.payment.amount)
-    return basket.items_total + basket.delivery_cost + basket.service_charge
-
-
-def _payment_amount(order: OrderNotification, basket: Basket) -> int:
-    """What the customer paid: paymentAmount, else payment.amount, else the subtotal less
-    discounts (discountTotal is negative), else the basket."""
-    if order.paymentAmount is not None:
-        return max(0, order.paymentAmount)
-    if order.payment is not None and order.payment.amount is not None:
-        return max(0, order.payment.amount)
-    if order.subTotal is not None:
-        return max(0, order.subTotal + min(0, order.discountTotal or 0))
-    return basket.items_total
 
 
 def _birthdate(text: str | None) -> date | None:
@@ -396,19 +391,12 @@ def _moment(text: str | None, field: str, strict: bool = True) -> datetime | Non
     if not text:
         return None
     try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        moment = parse_iso(text, naive_is_utc=True)
     except (ValueError, OverflowError):  # OverflowError: 9999-12-31T23:00-05:00 is year 10000
         moment = None
     if moment is None or not MOMENTS.start <= moment.year < MOMENTS.stop:
         if strict:
-            raise bad_request(
-                f"{field}: must be an ISO 8601 date from {MOMENTS.start} to {MOMENTS.stop - 1}"
-            )
+            years = f"from {MOMENTS.start} to {MOMENTS.stop - 1}"
+            raise invalid_fields(FieldErrors({field: f"must be an ISO 8601 date {years}"}))
         return None
     return moment
-
-
-def _field_message(message: str) -> str:
-    """AccountError says 'phone: ...'; Deliverect calls the field phoneNumber."""
-    return message.replace("phone:", "phoneNumber:", 1) if message.startswith("phone:") else message

@@ -6,9 +6,6 @@ threads, each of which talks to the app through its own test client, as parallel
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 
 from loyalty.extensions import db
@@ -16,7 +13,15 @@ from loyalty.models import Account, Hold, LedgerEntry, Order
 from loyalty.services.checkout.customers import NewCustomer, create_customer
 from loyalty.services.setup.tenants import create_tenant
 from loyalty.services.wallet.ledger import ledger_sum
-from tests.support.deliverect import Deliverect, add_reward, basket_order, give_points, item
+from tests.support.deliverect import (
+    Deliverect,
+    add_reward,
+    answers,
+    basket_order,
+    give_points,
+    item,
+    run_together,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -32,21 +37,6 @@ def shop(pg_app):
     add_reward(tenant, "1", "discount_amount", 100, 500)
     return tenant, account
 
-
-def run_together(pg_app, tenant, calls):
-    """Run `calls` (each: fn(deliverect) -> response) at the same moment on separate threads."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        with pg_app.app_context():
-            channel = Deliverect(pg_app.test_client(), tenant)
-            barrier.wait()
-            response = call(channel)
-            db.session.remove()
-            return response.status_code, response.get_json()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def order_body(account, order_id, discounts=None, payment=1000):
@@ -78,7 +68,7 @@ def test_twenty_concurrent_validations_never_over_commit_one_balance(pg_app, sho
         }
         return lambda channel: channel.post("/programs/validate", body, with_ids=True)
 
-    results = run_together(pg_app, tenant, [validate(f"basket-{n}") for n in range(20)])
+    results = answers(run_together(pg_app, tenant, [validate(f"basket-{n}") for n in range(20)]))
     assert all(status == 200 for status, _ in results)
     granted = [body for _, body in results if body[0]["validationErrors"] == []]
     assert len(granted) == 1
@@ -91,7 +81,8 @@ def test_twenty_concurrent_validations_never_over_commit_one_balance(pg_app, sho
 def test_an_order_replayed_ten_times_at_once_is_recorded_once(pg_app, shop):
     tenant, account = shop
     body = order_body(account, "RACE-1", [{"programId": "1", "amount": 500}], payment=2500)
-    results = run_together(pg_app, tenant, [lambda c: c.post("/orders", body, with_ids=True)] * 10)
+    replays = [lambda c: c.post("/orders", body, with_ids=True)] * 10
+    results = answers(run_together(pg_app, tenant, replays))
     assert [status for status, _ in results] == [200] * 10
     assert sum(1 for _, answer in results if not answer["duplicate"]) == 1
     db.session.expire_all()
@@ -110,7 +101,7 @@ def test_cancel_racing_replayed_orders_leaves_the_balance_where_it_began(pg_app,
     assert first.status_code == 200
     calls = [lambda c: c.post("/orders/cancel", cancel, with_ids=True)]
     calls += [lambda c: c.post("/orders", body, with_ids=True)] * 6
-    results = run_together(pg_app, tenant, calls)
+    results = answers(run_together(pg_app, tenant, calls))
     assert all(status == 200 for status, _ in results)
     db.session.expire_all()
     assert db.session.get(Account, account.id).points_balance == 100
@@ -129,7 +120,7 @@ def test_cancel_and_order_arriving_together_in_either_order_spend_nothing(pg_app
         lambda c: c.post("/loyalty/cancelOrder", cancel, with_ids=True),
         lambda c: c.post("/orders", body, with_ids=True),
     ]
-    results = run_together(pg_app, tenant, calls)
+    results = answers(run_together(pg_app, tenant, calls))
     assert all(status == 200 for status, _ in results)
     db.session.expire_all()
     order = db.session.query(Order).filter_by(external_id=order_id).one()

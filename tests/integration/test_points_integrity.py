@@ -17,15 +17,21 @@ from loyalty.services.checkout.customers import NewCustomer, create_customer
 from loyalty.services.checkout.orders import OrderNotCredited, credit_held_order
 from loyalty.services.setup.team import create_user
 from loyalty.services.setup.tenants import create_tenant
-from loyalty.services.wallet.adjustments import AdjustmentError, adjust_points, new_adjustment_token
+from loyalty.services.wallet.adjustments import adjust_points, new_adjustment_token
 from loyalty.services.wallet.balances import wallet_for
 from loyalty.services.wallet.expiry import expire_points
 from loyalty.services.wallet.ledger import ledger_sum
-from tests.conftest import PASSWORD, empty_all_tables
-from tests.support.deliverect import Deliverect, add_reward, add_tier, basket_order, item
-from tests.web.test_settings import settings_form
-
-from .test_webhook_orders import order_body
+from loyalty.validation import FieldErrors
+from tests.support.app import PASSWORD, empty_all_tables
+from tests.support.deliverect import (
+    Deliverect,
+    add_reward,
+    add_tier,
+    basket_order,
+    item,
+    order_body,
+)
+from tests.support.forms import settings_form
 
 
 @pytest.fixture()
@@ -155,7 +161,7 @@ def test_staff_cannot_adjust_more_than_the_limit_and_nothing_is_written(
     assert response.status_code == 422
     assert "Adjustments over 1,000 points need an owner." in response.get_data(as_text=True)
     assert db.session.query(LedgerEntry).count() == 0
-    with pytest.raises(AdjustmentError, match="need an owner"):
+    with pytest.raises(FieldErrors, match="need an owner"):
         adjust_points(tenant.id, jane.id, -1001, "x", owner.id, new_adjustment_token())
     ok = staff_client.post(
         f"/accounts/{jane.id}/adjust",
@@ -237,7 +243,7 @@ def test_staff_cannot_credit_a_held_order(deliverect, staff_client, tenant, staf
     assert staff_client.post(f"/accounts/{jane.id}/orders/{order.id}/credit").status_code == 403
     cancel(deliverect, "HUGE")
     with pytest.raises(OrderNotCredited):
-        credit_held_order(tenant, order.id, staff.id, utcnow())
+        credit_held_order(tenant.id, order.id, staff.id, utcnow())
     assert points(jane) == (0, 0, 0)
 
 
@@ -325,7 +331,7 @@ def _adjustments_alone(amounts: list[int]) -> tuple[int, int]:
 @given(history=steps)
 def test_cancelling_every_order_leaves_what_adjustments_alone_leave(client, history):
     tenant, channel, account = _fresh_shop(client)
-    manager = create_user(tenant, "boss@trattoria.test", PASSWORD, role="owner")
+    manager = create_user(tenant.id, "boss@trattoria.test", PASSWORD, role="owner")
     accepted: list[int] = []
     for step in history:
         if step[0] == "validate":
@@ -352,7 +358,7 @@ def test_cancelling_every_order_leaves_what_adjustments_alone_leave(client, hist
                 adjust_points(
                     tenant.id, account.id, step[1], "till", manager.id, new_adjustment_token()
                 )
-            except AdjustmentError:
+            except FieldErrors:
                 pass
             else:
                 accepted.append(step[1])

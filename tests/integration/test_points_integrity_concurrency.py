@@ -3,9 +3,6 @@ adjustments on one account never create points, and the ledger always agrees."""
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 from sqlalchemy import select
 
@@ -14,10 +11,11 @@ from loyalty.models import Account, LedgerEntry
 from loyalty.services.checkout.customers import NewCustomer, create_customer
 from loyalty.services.setup.team import create_user
 from loyalty.services.setup.tenants import create_tenant
-from loyalty.services.wallet.adjustments import AdjustmentError, adjust_points, new_adjustment_token
+from loyalty.services.wallet.adjustments import adjust_points, new_adjustment_token
 from loyalty.services.wallet.ledger import ledger_sum
-from tests.conftest import PASSWORD
-from tests.support.deliverect import Deliverect, add_reward, basket_order, item
+from loyalty.validation import FieldErrors
+from tests.support.app import PASSWORD
+from tests.support.deliverect import Deliverect, add_reward, basket_order, item, run_together
 
 pytestmark = pytest.mark.postgres
 
@@ -28,7 +26,7 @@ def shop(pg_app):
     tenant, credentials = create_tenant("trattoria", "Trattoria Roma")
     tenant.issued = credentials
     Deliverect(pg_app.test_client(), tenant).register()
-    owner = create_user(tenant, "owner@trattoria.test", PASSWORD, role="owner")
+    owner = create_user(tenant.id, "owner@trattoria.test", PASSWORD, role="owner")
     account = create_customer(tenant.id, NewCustomer(email="jane@x.com"))
     add_reward(tenant, "R", "discount_amount", 250, 500)
     return tenant, owner, account
@@ -65,21 +63,6 @@ def validate(account, session: str):
     return lambda channel: channel.post("/programs/validate", body, with_ids=True).status_code
 
 
-def run_together(pg_app, tenant, calls) -> list:
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        with pg_app.app_context():
-            channel = Deliverect(pg_app.test_client(), tenant)
-            barrier.wait()
-            try:
-                return call(channel)
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
-
 
 def assert_consistent(account_id: int) -> Account:
     db.session.expire_all()
@@ -107,7 +90,7 @@ def test_cancels_racing_orders_redemptions_and_adjustments_never_create_points(
                 adjust_points(
                     tenant_id, account_id, amount, "race", owner_id, new_adjustment_token()
                 )
-            except AdjustmentError:
+            except FieldErrors:
                 return "refused"
             accepted.append(amount)
             return 200

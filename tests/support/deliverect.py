@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from urllib.parse import urlencode
 
@@ -101,6 +103,44 @@ def give_cash(account: Account, amount: int, key: str):
     db.session.commit()
 
 
+def order_body(customer, order_id="TEST0001", discounts=None, payment=899, **extra):
+    """The spec's example order, for `customer` (Jane Doe, jane@x.com)."""
+    return {
+        "orderId": order_id,
+        "channelOrderDisplayId": "T4206",
+        "created": "2025-01-01T12:00:00.000000Z",
+        "orderType": 1,
+        "customer": {
+            "email": "jane@x.com",
+            "phoneNumber": "",
+            "name": "Jane Doe",
+            "loyaltyProviderCustomerId": customer.external_id,
+        },
+        "items": [
+            {
+                "plu": "P-0009",
+                "name": "Two Tub Bundle",
+                "price": 1399,
+                "quantity": 1,
+                "subItems": [],
+            }
+        ],
+        "subTotal": 1399,
+        "taxTotal": 0,
+        "discountTotal": -500,
+        "paymentAmount": payment,
+        "decimalDigits": 2,
+        "discounts": discounts if discounts is not None else [],
+        "serviceCharge": 0,
+        "deliveryCost": 0,
+        "bagFee": 0,
+        "tip": 0,
+        "driverTip": 0,
+        "smallOrderFee": 0,
+        **extra,
+    }
+
+
 def basket_order(customer_id: str, items: list[dict], discounts: list | None = None, **extra):
     return {
         "customer": {"loyaltyProviderCustomerId": customer_id},
@@ -114,3 +154,26 @@ def basket_order(customer_id: str, items: list[dict], discounts: list | None = N
 
 def item(plu: str, price: int, quantity: int = 1, name: str = "Item") -> dict:
     return {"plu": plu, "name": name, "price": price, "quantity": quantity, "subItems": []}
+
+
+def run_together(app, tenant, calls) -> list:
+    """Each call (fn(deliverect) -> anything) at the same moment, on its own thread, test
+    client and database connection, as parallel workers would; their results in order."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        with app.app_context():
+            channel = Deliverect(app.test_client(), tenant)
+            barrier.wait()
+            try:
+                return call(channel)
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def answers(responses) -> list[tuple[int, dict]]:
+    """What Deliverect got back from each response: status and JSON body."""
+    return [(response.status_code, response.get_json()) for response in responses]

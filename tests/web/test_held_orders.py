@@ -19,8 +19,8 @@ from loyalty.services.checkout.orders import (
     dismiss_held_order,
     record_order,
 )
-from tests.conftest import PASSWORD, make_app
 from tests.support.accounts import customer
+from tests.support.app import PASSWORD, make_app
 
 # 50,000 points at the default rate, over the default cap of 10,000 per order.
 HUGE_PAYMENT = 5_000_000
@@ -67,7 +67,7 @@ def test_home_counts_held_orders_and_names_the_newest_few(staff_client, tenant, 
         place(tenant, zoe, f"H{number}", minutes_ago=100 - number)
     place(tenant, zoe, "small", payment=2500)
     cancelled = place(tenant, zoe, "gone")
-    cancel_order(tenant, CancelReport(cancelled.external_id, zoe.id), utcnow())
+    cancel_order(tenant.id, CancelReport(cancelled.external_id, zoe.id), utcnow())
 
     page = staff_client.get("/").get_data(as_text=True)
     card = page.split('id="held-orders"')[1].split("</section>")[0]
@@ -164,11 +164,11 @@ def test_a_credited_or_cancelled_order_cannot_be_dismissed(owner_client, owner, 
     credited = place(tenant, zoe, "H1")
     owner_client.post(f"/accounts/held-orders/{credited.id}/credit")
     with pytest.raises(OrderNotDismissed, match="credited already"):
-        dismiss_held_order(tenant, credited.id, owner.id, utcnow())
+        dismiss_held_order(tenant.id, credited.id, owner.id, utcnow())
     cancelled = place(tenant, zoe, "H2")
-    cancel_order(tenant, CancelReport("H2", zoe.id), utcnow())
+    cancel_order(tenant.id, CancelReport("H2", zoe.id), utcnow())
     with pytest.raises(OrderNotDismissed, match="Only a placed order"):
-        dismiss_held_order(tenant, cancelled.id, owner.id, utcnow())
+        dismiss_held_order(tenant.id, cancelled.id, owner.id, utcnow())
     assert db.session.get(Order, credited.id, populate_existing=True).review_status == "credited"
 
 

@@ -1,4 +1,7 @@
-"""Orders Deliverect reports: award points, commit redemptions, spend cash, and cancel exactly.
+"""Orders a channel reports: award points, commit redemptions, spend cash, and cancel exactly.
+
+What each order redeems, earns and ends, and what its cancel reverses, is decided by
+rules.checkout from what is read here under the account lock; this module reads and writes.
 
 Idempotent on (tenant, orderId): the Order row is unique, every ledger entry has a key derived
 from it, and all of it happens in one transaction under the customer's account lock, so a replay
@@ -12,7 +15,8 @@ earns nothing and waits in the list of held orders until an owner credits or dis
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -20,19 +24,30 @@ from sqlalchemy.orm import joinedload
 
 from ...extensions import db
 from ...models import AccountEvent, Hold, LedgerEntry, Order, Reward, Tenant
-from ...rules.earning import points_for_order
-from ...rules.order_review import MAX_POINTS_PER_ORDER, review_reason, scaled_amount
-from ...rules.tiers import tier_for
-from ..deliverect.links import LinkedTenant
+from ...rules import checkout as rules
 from ..pagination import Page, paginate
 from ..wallet.ledger import Balances, Posting, lock_account, post, post_new, take_back_points
-from .catalogue import Catalogue, catalogue
-from .redemption import begin_locked
+from .catalogue import Catalogue, VersionedTenant, catalogue
+from .redemption import begin_locked, end_sessions, live_holds
 
 # A concurrent first insert of the same orderId makes the loser start again.
 ATTEMPTS = 3
-# The webhooks pass the tenant they found through the Deliverect link.
-OrderTenant = LinkedTenant | Tenant
+
+
+class OrderTenant(VersionedTenant, Protocol):
+    """The tenant facts recording an order needs: a Tenant row, or any door's plain copy of it
+    (read with the call's authentication, so recording costs no query for the tenant)."""
+
+    @property
+    def points_per_unit(self) -> int: ...
+    @property
+    def points_validity_days(self) -> int | None: ...
+    @property
+    def decimal_digits(self) -> int: ...
+    @property
+    def max_points_per_order(self) -> int: ...
+    @property
+    def max_order_amount(self) -> int: ...
 
 
 class OrderNotRecorded(Exception):
@@ -96,8 +111,9 @@ def record_order(tenant: OrderTenant, report: OrderReport, now: datetime) -> Ord
     return _retrying(_record_order, tenant, report, now)
 
 
-def _retrying(attempt, tenant: OrderTenant, report, now: datetime):
-    """Run one order transaction, starting again when a concurrent writer won a unique insert."""
+def _retrying(attempt, tenant, report, now: datetime):
+    """Run one order transaction, starting again when a concurrent writer won a unique insert.
+    `tenant`: whatever `attempt` takes (an OrderTenant, or a cancel's tenant id)."""
     for _attempt in range(ATTEMPTS):
         try:
             return attempt(tenant, report, now)
@@ -133,15 +149,15 @@ def _record_order(tenant: OrderTenant, report: OrderReport, now: datetime) -> Or
 
     # Everything is decided from what was read under the lock, then written in a few
     # statements: the order with its totals, all its ledger entries, the account, the holds.
-    plan = _plan(tenant, account_id, balances, report, now)
+    plan, titles = _plan(tenant, account_id, balances, report, now)
     values.update(
-        points_spent=sum(redemption.taken for redemption in plan.redemptions),
+        points_spent=plan.points_spent,
         shortfall_points=plan.shortfall,
         cash_spent=plan.cash,
-        points_earned=plan.earned,
-        points_withheld=plan.withheld,
-        review_status="flagged" if plan.review_reason else None,
-        review_reason=plan.review_reason,
+        points_earned=plan.earning.points,
+        points_withheld=plan.earning.withheld,
+        review_status="flagged" if plan.earning.review_reason else None,
+        review_reason=plan.earning.review_reason,
     )
     # IntegrityError here = a concurrent copy of this order won the insert.
     order_id = db.session.execute(_INSERT_ORDER, values).scalar_one()
@@ -150,19 +166,18 @@ def _record_order(tenant: OrderTenant, report: OrderReport, now: datetime) -> Or
         tenant.id,
         account_id,
         balances,
-        _postings(order_id, report.external_id, plan),
+        _postings(order_id, report.external_id, plan, titles),
         also={"last_order_at": now},
     )
-    committed = [redemption.hold_id for redemption in plan.redemptions if redemption.hold_id]
-    if committed:
+    if plan.committed_holds:
         db.session.execute(
             update(Hold)
-            .where(Hold.id.in_(committed))
+            .where(Hold.id.in_(plan.committed_holds))
             .values(status="committed", order_id=order_id, closed_at=now)
             .execution_options(synchronize_session=False)
         )
-    if report.session_id:
-        _release_session(account_id, report.session_id, now)
+    # The holds it used are closed above; whatever else its checkouts still hold is released.
+    end_sessions(account_id, plan.sessions_ended, now)
     db.session.commit()
     return OrderOutcome(_facts_of(values), replay=False)
 
@@ -181,8 +196,10 @@ def _known_order(
         setattr(existing, name, value)
     existing.account_id = existing.account_id or account_id
     existing.status = "cancelled"
-    if account_id is not None and report.session_id:
-        _release_session(account_id, report.session_id, now)
+    if account_id is not None:
+        named = _named(_rewards(tenant.id, catalogue(tenant), report.program_ids), report)
+        holds = live_holds(account_id, now)
+        end_sessions(account_id, rules.sessions_ended(report.session_id, named, holds), now)
     answer = facts(existing)
     db.session.commit()
     return OrderOutcome(answer, replay=False)
@@ -234,96 +251,50 @@ class _RewardRef:
     cost: int
 
 
-@dataclass(frozen=True)
-class _Redemption:
-    reward: _RewardRef
-    taken: int
-    hold_id: int | None  # the hold it commits, if one backed it
-
-
-@dataclass(frozen=True)
-class _Plan:
-    redemptions: list[_Redemption]
-    shortfall: int
-    cash: int
-    earned: int
-    earned_expire_at: datetime | None
-    withheld: int = 0  # what it would have earned, held for review instead
-    review_reason: str | None = None
-
-
 def _plan(
     tenant: OrderTenant, account_id: int, balances: Balances, report: OrderReport, now: datetime
-) -> _Plan:
-    """What the order redeems, spends and earns, from the balances and holds under the lock.
-
-    Held programs go first: their points were reserved for exactly this. This session's other
-    holds are then released. A program without a hold takes only points no other basket holds,
-    never below zero; whatever it could not take is the order's shortfall for the team. Cash
-    never goes below zero either. Points are earned at the tier the customer was in when
-    ordering, not the one this order might lift them into; an order over the caps earns
-    nothing and is held for review.
-    """
+) -> tuple[rules.OrderPlan, dict[int, str]]:
+    """The order's plan (rules.checkout) from the balances and holds read under the lock, and
+    the titles of the rewards it names (for the ledger's reasons)."""
     shop = catalogue(tenant)
     rewards = _rewards(tenant.id, shop, report.program_ids)
-    live = list(
-        db.session.execute(
-            select(Hold.id, Hold.reward_id, Hold.session_id, Hold.points)
-            .where(Hold.account_id == account_id, Hold.status == "held", Hold.expires_at > now)
-            .order_by(Hold.created_at, Hold.id)
-        ).all()
+    claim = rules.OrderClaim(
+        session_id=report.session_id,
+        rewards=_named(rewards, report),
+        store_credit=report.cash_amount,
+        paid=report.payment_amount,
+        tip=report.tip,
+        decimal_digits=report.decimal_digits,
     )
-    points = balances.points
-    redemptions: list[_Redemption] = []
-    shortfall = 0
-    unbacked: list[_RewardRef] = []
-    for program_id in report.program_ids:
-        reward = rewards.get(program_id)
-        if reward is None:
-            continue  # not one of ours (or deleted): nothing we could charge
-        hold = _pick_hold(live, reward.id, report.session_id)
-        if hold is None:
-            unbacked.append(reward)
-            continue
-        live.remove(hold)
-        taken = max(0, min(hold.points, points))
-        points -= taken
-        redemptions.append(_Redemption(reward, taken, hold.id))
-        shortfall += hold.points - taken
-    # Holds still live once this session's are released: other baskets' reservations.
-    others = [
-        hold for hold in live if not report.session_id or hold.session_id != report.session_id
-    ]
-    for reward in unbacked:
-        free = points - sum(hold.points for hold in others)
-        taken = max(0, min(reward.cost, free, points))
-        points -= taken
-        redemptions.append(_Redemption(reward, taken, None))
-        shortfall += reward.cost - taken
-    cash = max(0, min(report.cash_amount, balances.cash))
-    tier = tier_for(balances.lifetime_points, shop.levels)
-    earned = points_for_order(
-        report.payment_amount,
-        report.tip,
-        report.decimal_digits,
-        tenant.points_per_unit,
-        tier.multiplier_percent if tier else 100,
+    plan = rules.plan_order(
+        claim,
+        live_holds(account_id, now),
+        rules.Wallet(balances.points, balances.cash, balances.lifetime_points),
+        _terms(tenant, shop),
+        now,
     )
-    earned = min(earned, MAX_POINTS_PER_ORDER)
-    reason = review_reason(
-        earned,
-        scaled_amount(report.payment_amount, report.decimal_digits, tenant.decimal_digits),
-        tenant.max_points_per_order,
-        tenant.max_order_amount,
-    )
-    if reason:
-        return _Plan(redemptions, shortfall, cash, 0, None, earned, reason)
-    return _Plan(redemptions, shortfall, cash, earned, _earned_expire_at(tenant, now))
+    return plan, {reward.id: reward.title for reward in rewards.values()}
 
 
-def _earned_expire_at(tenant: OrderTenant, now: datetime) -> datetime | None:
-    days = tenant.points_validity_days
-    return now + timedelta(days=days) if days else None
+def _named(rewards: dict[str, _RewardRef], report: OrderReport) -> tuple[rules.NamedReward, ...]:
+    """The rewards the order names that are ours, in its order, each once."""
+    named = {
+        rewards[pid].id: rules.NamedReward(rewards[pid].id, rewards[pid].cost)
+        for pid in report.program_ids
+        if pid in rewards
+    }
+    return tuple(named.values())
+
+
+def _terms(tenant: OrderTenant, shop: Catalogue) -> rules.EarningTerms:
+    return rules.EarningTerms(
+        points_per_unit=tenant.points_per_unit,
+        points_validity_days=tenant.points_validity_days,
+        decimal_digits=tenant.decimal_digits,
+        max_points_per_order=tenant.max_points_per_order,
+        max_order_amount=tenant.max_order_amount,
+        levels=tuple(shop.levels),
+    )
 
 
 def _rewards(
@@ -347,24 +318,18 @@ def _rewards(
     return found
 
 
-def _pick_hold(live: list, reward_id: int, session_id: str | None):
-    same_reward = [hold for hold in live if hold.reward_id == reward_id]
-    for hold in same_reward:
-        if hold.session_id == session_id:
-            return hold
-    return same_reward[0] if same_reward else None
-
-
-def _postings(order_id: int, external_id: str, plan: _Plan) -> list[Posting]:
+def _postings(
+    order_id: int, external_id: str, plan: rules.OrderPlan, titles: dict[int, str]
+) -> list[Posting]:
     postings = [
         Posting(
             unit="points",
             kind="redeem",
             amount=-redemption.taken,
-            key=f"order:{order_id}:redeem:{redemption.reward.id}",
-            reason=f"{redemption.reward.title} on order {external_id}",
+            key=f"order:{order_id}:redeem:{redemption.reward_id}",
+            reason=f"{titles[redemption.reward_id]} on order {external_id}",
             order_id=order_id,
-            reward_id=redemption.reward.id,
+            reward_id=redemption.reward_id,
         )
         for redemption in plan.redemptions
         if redemption.taken
@@ -380,8 +345,10 @@ def _postings(order_id: int, external_id: str, plan: _Plan) -> list[Posting]:
                 order_id=order_id,
             )
         )
-    if plan.earned:
-        postings.append(_earning(order_id, external_id, plan.earned, plan.earned_expire_at))
+    if plan.earning.points:
+        postings.append(
+            _earning(order_id, external_id, plan.earning.points, plan.earning.expires_at)
+        )
     return postings
 
 
@@ -403,15 +370,6 @@ def _earning(
     )
 
 
-def _release_session(account_id: int, session_id: str, now: datetime) -> None:
-    db.session.execute(
-        update(Hold)
-        .where(Hold.account_id == account_id, Hold.session_id == session_id, Hold.status == "held")
-        .values(status="released", closed_at=now)
-        .execution_options(synchronize_session=False)
-    )
-
-
 @dataclass(frozen=True)
 class CancelReport:
     external_id: str
@@ -427,26 +385,26 @@ class CancelOutcome:
     before_order: bool  # remembered as a tombstone; the order, when it comes, records nothing
 
 
-def cancel_order(tenant: OrderTenant, report: CancelReport, now: datetime) -> CancelOutcome:
-    return _retrying(_cancel_order, tenant, report, now)
+def cancel_order(tenant_id: int, report: CancelReport, now: datetime) -> CancelOutcome:
+    return _retrying(_cancel_order, tenant_id, report, now)
 
 
-def _cancel_order(tenant: OrderTenant, report: CancelReport, now: datetime) -> CancelOutcome:
-    order = _order(tenant.id, report.external_id)
+def _cancel_order(tenant_id: int, report: CancelReport, now: datetime) -> CancelOutcome:
+    order = _order(tenant_id, report.external_id)
     to_lock = {order.account_id if order else None, report.account_id} - {None}
     db.session.rollback()
     locked: set[int] = set()
     for account_id in sorted(to_lock):  # a fixed order, so two cancels cannot deadlock
         lock_account(account_id)
         locked.add(account_id)
-    order = _order(tenant.id, report.external_id)  # again, now that nobody else can move it
+    order = _order(tenant_id, report.external_id)  # again, now that nobody else can move it
     if order is not None and order.account_id is not None and order.account_id not in locked:
         # The order appeared meanwhile under another customer: start over holding the right lock.
         db.session.rollback()
-        return _cancel_order(tenant, report, now)
+        return _cancel_order(tenant_id, report, now)
     if order is None:
         tombstone = Order(
-            tenant_id=tenant.id,
+            tenant_id=tenant_id,
             external_id=report.external_id,
             account_id=report.account_id,
             status="cancel_pending",
@@ -463,7 +421,7 @@ def _cancel_order(tenant: OrderTenant, report: CancelReport, now: datetime) -> C
         answer = facts(order)
         db.session.rollback()
         return CancelOutcome(answer, replay=True, before_order=answer.status == "cancel_pending")
-    _reverse_entries(tenant, order)
+    _reverse_entries(tenant_id, order)
     order.status = "cancelled"
     order.cancelled_at = now
     order.cancellation_reason = _reason(report.reason)
@@ -472,54 +430,53 @@ def _cancel_order(tenant: OrderTenant, report: CancelReport, now: datetime) -> C
     return CancelOutcome(answer, replay=False, before_order=False)
 
 
-def _reverse_entries(tenant: OrderTenant, order: Order) -> None:
-    """A compensating entry for each entry the order wrote: refunds first, then the earn.
-
-    Refunds first, so they pay any debt and leave points for taking back the earn. Points the
-    customer already spent cannot be taken below zero: that part becomes debt naming this
-    order. Lifetime points lose the whole earn either way.
-    """
-    entries = list(
-        db.session.scalars(
-            select(LedgerEntry)
-            .where(
-                LedgerEntry.order_id == order.id,
-                LedgerEntry.tenant_id == tenant.id,
-                LedgerEntry.kind.in_(("earn", "redeem")),
-            )
-            .order_by(LedgerEntry.amount, LedgerEntry.id)  # debits (refunded first) come first
+def _reverse_entries(tenant_id: int, order: Order) -> None:
+    """The compensating entries of rules.checkout.reversals; a take-back the balance cannot
+    cover becomes debt naming this order (ledger.take_back_points)."""
+    entries = db.session.execute(
+        select(
+            LedgerEntry.id,
+            LedgerEntry.account_id,
+            LedgerEntry.unit,
+            LedgerEntry.kind,
+            LedgerEntry.amount,
+            LedgerEntry.idempotency_key,
+            LedgerEntry.reward_id,
+        ).where(LedgerEntry.order_id == order.id, LedgerEntry.tenant_id == tenant_id)
+    ).all()
+    accounts = {entry.id: entry.account_id for entry in entries}
+    written = [
+        rules.OrderEntry(
+            entry.id, entry.unit, entry.kind, entry.amount, entry.idempotency_key, entry.reward_id
         )
-    )
-    for entry in entries:
-        amount = -entry.amount
-        lifetime = -entry.amount if entry.kind == "earn" else 0
+        for entry in entries
+    ]
+    for reversal in rules.reversals(written):
         posting = Posting(
-            unit=entry.unit,
+            unit=reversal.unit,
             kind="reversal",
-            amount=amount,
-            key=f"{entry.idempotency_key}:reversal",
+            amount=reversal.amount,
+            key=reversal.key,
             reason=f"Order {order.external_id} cancelled",
             order_id=order.id,
-            reward_id=entry.reward_id,
-            lifetime_delta=lifetime,
+            reward_id=reversal.reward_id,
+            lifetime_delta=reversal.lifetime_delta,
         )
-        if entry.unit == "points" and amount < 0:
-            take_back_points(tenant.id, entry.account_id, posting)
-        else:
-            post(tenant.id, entry.account_id, posting)
+        write = take_back_points if reversal.takes_back else post
+        write(tenant_id, accounts[reversal.entry_id], posting)
 
 
 class OrderNotCredited(ValueError):
     """The order cannot be credited after review; the message says why."""
 
 
-def credit_held_order(tenant: Tenant, order_id: int, user_id: int, now: datetime) -> Order:
+def credit_held_order(tenant_id: int, order_id: int, user_id: int, now: datetime) -> Order:
     """An owner credits an order held for review with the points it would have earned.
 
     Idempotent: the earn entry has the order's usual key, and an order already credited is
     returned unchanged. Points expire as if earned now.
     """
-    order = _reviewed_order_locked(tenant.id, order_id, OrderNotCredited)
+    order = _reviewed_order_locked(tenant_id, order_id, OrderNotCredited)
     if order.review_status == "credited":
         db.session.rollback()
         return order
@@ -527,14 +484,17 @@ def credit_held_order(tenant: Tenant, order_id: int, user_id: int, now: datetime
         db.session.rollback()
         raise OrderNotCredited("Only a placed order held for review can be credited.")
     if order.points_withheld:
+        validity = db.session.scalar(
+            select(Tenant.points_validity_days).where(Tenant.id == tenant_id)
+        )
         post(
-            tenant.id,
+            tenant_id,
             order.account_id,
             _earning(
                 order.id,
                 order.external_id,
                 order.points_withheld,
-                _earned_expire_at(tenant, now),
+                rules.earned_points_expire_at(validity, now),
                 user_id=user_id,
             ),
         )
@@ -548,7 +508,7 @@ class OrderNotDismissed(ValueError):
     """The order cannot be dismissed after review; the message says why."""
 
 
-def dismiss_held_order(tenant: Tenant, order_id: int, user_id: int, now: datetime) -> Order:
+def dismiss_held_order(tenant_id: int, order_id: int, user_id: int, now: datetime) -> Order:
     """An owner looked at an order held for review and decided it earns nothing.
 
     It leaves the list of held orders, keeps its withheld points as a record, and the account's
@@ -556,7 +516,7 @@ def dismiss_held_order(tenant: Tenant, order_id: int, user_id: int, now: datetim
     unchanged. Under the account lock, like a credit or a cancel, so of two owners acting at
     once one wins and the other is told.
     """
-    order = _reviewed_order_locked(tenant.id, order_id, OrderNotDismissed)
+    order = _reviewed_order_locked(tenant_id, order_id, OrderNotDismissed)
     if order.review_status == "dismissed":
         db.session.rollback()
         return order
@@ -569,7 +529,7 @@ def dismiss_held_order(tenant: Tenant, order_id: int, user_id: int, now: datetim
     order.review_status = "dismissed"
     db.session.add(
         AccountEvent(
-            tenant_id=tenant.id,
+            tenant_id=tenant_id,
             account_id=order.account_id,
             type="ORDER_REVIEW_DISMISSED",
             data={"byUserId": user_id, "orderId": order.external_id},

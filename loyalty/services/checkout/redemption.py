@@ -7,20 +7,22 @@ function that reads a balance and holds and then writes takes the account lock f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import joinedload
 
 from ...extensions import db
 from ...models import Hold, LedgerEntry
 from ...rules.basket import Basket
+from ...rules.checkout import LiveHold
 from ...rules.programs import Customer, Discount, check_program, validate_programs
 from ...rules.tiers import TierLevel, rank_of, tier_for
-from ..checkout.customers import CheckoutCustomer
 from ..wallet.ledger import Balances, lock_account
 from .catalogue import Catalogue, CatalogueReward
+from .customers import CheckoutCustomer
 
 PROGRAM_NOT_FOUND = "Program not found"
 CUSTOMER_NOT_FOUND = "Loyalty customer not found"
@@ -94,8 +96,8 @@ class RequestedProgram:
 
 
 def validate_and_hold(
-    catalogue: Catalogue,
     tenant_id: int,
+    catalogue: Catalogue,
     customer: CheckoutCustomer | None,
     program_ids: Sequence[str],
     basket: Basket,
@@ -159,21 +161,33 @@ def validate_and_hold(
     return answer
 
 
-def release_session(tenant_id: int, account_id: int, session_id: str, now: datetime) -> int:
-    """Release every live hold of a checkout session (for example when its basket is abandoned)."""
-    begin_locked(account_id)
-    released = _release(
-        select(Hold.id).where(
-            Hold.tenant_id == tenant_id,
-            Hold.account_id == account_id,
-            Hold.session_id == session_id,
-            Hold.status == "held",
-        ),
-        "released",
-        now,
-    )
-    db.session.commit()
-    return released
+def live_holds(account_id: int, now: datetime) -> list[LiveHold]:
+    """The account's holds still reserving points, oldest first. Call under the account lock."""
+    return [
+        LiveHold(*row)
+        for row in db.session.execute(
+            select(Hold.id, Hold.reward_id, Hold.session_id, Hold.points)
+            .where(Hold.account_id == account_id, Hold.status == "held", Hold.expires_at > now)
+            .order_by(Hold.created_at, Hold.id)
+        )
+    ]
+
+
+def end_sessions(account_id: int, session_ids: Iterable[str], now: datetime) -> None:
+    """Release what these checkout sessions still hold (their order arrived). Call under the
+    account lock, after committing the holds the order used."""
+    sessions = sorted(session_ids)
+    if sessions:
+        db.session.execute(
+            update(Hold)
+            .where(
+                Hold.account_id == account_id,
+                Hold.session_id.in_(sessions),
+                Hold.status == "held",
+            )
+            .values(status="released", closed_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _sync_session_holds(
@@ -222,14 +236,13 @@ def _sync_session_holds(
         db.session.execute(insert(Hold.__table__).values(new))
 
 
-def _release(hold_ids, status: str, now: datetime) -> int:
-    result = db.session.execute(
+def _release(hold_ids, status: str, now: datetime) -> None:
+    db.session.execute(
         update(Hold)
         .where(Hold.id.in_(hold_ids))
         .values(status=status, closed_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
 
 
 @dataclass(frozen=True)
@@ -247,6 +260,7 @@ def account_activity(
     holds = list(
         db.session.scalars(
             select(Hold)
+            .options(joinedload(Hold.reward))  # each row shows its reward's title
             .where(Hold.tenant_id == tenant_id, Hold.account_id == account_id)
             .order_by(Hold.created_at.desc(), Hold.id.desc())
             .limit(limit)

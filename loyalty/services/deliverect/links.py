@@ -118,7 +118,9 @@ class LinkedTenant:
     """The tenant columns a webhook needs, read together with its link in one query.
 
     A plain value rather than an ORM row: the locked transactions that follow start with a
-    rollback, which would expire a row and make the next attribute access load it again.
+    rollback, which would expire a row and make the next attribute access load it again. It
+    carries what the checkout services ask of a tenant (services.checkout.orders.OrderTenant),
+    so the webhooks hand it to them as it is.
     """
 
     id: int
@@ -127,7 +129,7 @@ class LinkedTenant:
     points_validity_days: int | None
     catalog_version: int  # keys the cached catalogue (services.checkout.catalogue.catalogue)
     created_at: datetime
-    # The caps above which an order is held for review (services.checkout.orders).
+    # The caps above which an order is held for review (rules.order_review).
     decimal_digits: int
     max_points_per_order: int
     max_order_amount: int

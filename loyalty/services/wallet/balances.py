@@ -10,10 +10,7 @@ from sqlalchemy import select
 from ...extensions import db
 from ...models import Account, LedgerEntry
 from ...rules.expiry import upcoming_expirations
-from ..checkout.customers import CheckoutCustomer
 from ..checkout.redemption import held_points
-
-WALLET_EXTERNAL_ID = "wallet_cash"
 
 
 @dataclass(frozen=True)
@@ -47,28 +44,3 @@ def wallet_for(account: Account, now: datetime) -> Wallet:
         ),
         cash_balance=account.cash_balance,
     )
-
-
-@dataclass(frozen=True)
-class CashCheck:
-    """The answer to Validate Wallet: errors for the customer, or the amount that may be used."""
-
-    errors: tuple[str, ...]
-    amount: int  # to discount now; 0 on failure or revalidation
-    max_redeemable: int
-
-
-def check_cash(
-    account: Account | CheckoutCustomer | None, amount: int, order_total: int, already_applied: bool
-) -> CashCheck:
-    """May this much store credit pay for this order? Cash is spent when the order arrives."""
-    if account is None:
-        return CashCheck(("Loyalty customer not found",), 0, 0)
-    max_redeemable = max(0, min(account.cash_balance, order_total))
-    if amount > account.cash_balance:
-        return CashCheck(("Not enough wallet balance",), 0, max_redeemable)
-    if amount > order_total:
-        return CashCheck(("Amount exceeds the order total",), 0, max_redeemable)
-    if already_applied:
-        return CashCheck((), 0, max_redeemable)
-    return CashCheck((), amount, max_redeemable)

@@ -167,7 +167,7 @@ def _seed_tiers(tenant) -> list[Tier]:
     tiers = []
     for name, threshold, multiplier in TIERS:
         if create_tier is not None:
-            tiers.append(create_tier(tenant, TierDetails(name, threshold, multiplier)))
+            tiers.append(create_tier(tenant.id, TierDetails(name, threshold, multiplier)))
         else:
             tier = Tier(
                 tenant_id=tenant.id,
@@ -226,7 +226,7 @@ def _seed_rewards(tenant, count: int, tiers: list[Tier], rng: random.Random) -> 
     for index in range(count):
         plan = _reward_plan(index, tiers, rng, now)
         if create_reward is not None:
-            reward = create_reward(tenant, RewardDetails(**plan))
+            reward = create_reward(tenant.id, RewardDetails(**plan))
         else:
             reward = Reward(tenant_id=tenant.id, program_id=str(index + 1), **plan)
             db.session.add(reward)

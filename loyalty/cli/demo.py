@@ -13,10 +13,8 @@ from ..demo.restaurant import (
     any_tenant_exists,
     load_demo,
 )
-from ..services.setup.rewards import RewardError
-from ..services.setup.team import TeamError
 from ..services.setup.tenants import TenantError
-from ..services.setup.tiers import TierError
+from ..validation import FieldErrors
 from . import loyalty_cli
 
 
@@ -64,7 +62,7 @@ def demo_data(slug: str, count: int, seed: int, password: str, if_empty: bool) -
             result = load_demo(
                 slug, accounts=count, seed=seed, password=password, progress=bar.update
             )
-    except (DemoError, TenantError, TeamError, TierError, RewardError) as error:
+    except (DemoError, TenantError, FieldErrors) as error:
         raise click.ClickException(str(error)) from None
     click.echo(
         f"Demo restaurant {result.tenant.name!r} (tenant {result.tenant.slug}): {result.accounts} "

@@ -37,7 +37,7 @@ def export_command(slug: str | None, output: Path | None) -> None:
     minOrderValue (minor units), expiresAt (ISO 8601 or null), media.
     """
     tenant = require_tenant(slug) if slug else _only_tenant()
-    programs = program_list(tenant)
+    programs = program_list(tenant.id)
     text = json.dumps(programs, indent=2, ensure_ascii=False) + "\n"
     if output is None:
         click.echo(text, nl=False)
@@ -69,7 +69,7 @@ def import_command(json_file: Path, slug: str) -> None:
             f"{json_file} is not valid JSON: {error.msg} at {where}"
         ) from None
     try:
-        result = import_rewards(tenant, document)
+        result = import_rewards(tenant.id, document)
     except ImportRejected as rejected:
         report_problems(rejected, str(json_file))
     click.echo(f"{result.created} rewards created, {result.updated} updated for {tenant.slug}")

@@ -7,8 +7,9 @@ import json
 import click
 from flask_migrate import upgrade
 
-from ..services.setup.team import TeamError, create_user
+from ..services.setup.team import create_user
 from ..services.setup.tenants import TenantError, create_tenant, tenant_by_slug
+from ..validation import FieldErrors
 from . import loyalty_cli
 
 
@@ -57,7 +58,7 @@ def create_user_command(email: str, slug: str, role: str, password: str | None, 
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = create_user(tenant, email, password, role=role, name=name)
-    except TeamError as error:
+        user = create_user(tenant.id, email, password, role=role, name=name)
+    except FieldErrors as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"created {user.role} {user.email} for {tenant.slug}")

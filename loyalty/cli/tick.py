@@ -11,6 +11,7 @@ from ..models import utcnow
 from ..services.deliverect.call_log import prune
 from ..services.setup.team import prune_logins
 from ..services.wallet.expiry import due_accounts, expire_points
+from ..time import MissingOffset, parse_iso
 from . import loyalty_cli
 
 
@@ -38,11 +39,10 @@ def _parse_now(text: str | None) -> datetime:
     if not text:
         return utcnow()
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_iso(text)
+    except MissingOffset:
+        raise click.BadParameter("include a UTC offset, e.g. Z", param_hint="--now") from None
     except ValueError:
         raise click.BadParameter(
             "use ISO 8601, e.g. 2026-12-31T23:00:00Z", param_hint="--now"
         ) from None
-    if moment.tzinfo is None:
-        raise click.BadParameter("include a UTC offset, e.g. Z", param_hint="--now")
-    return moment

@@ -88,11 +88,13 @@ def load_demo(
     email = owner_email_for(slug)
     owner = db.session.scalar(select(User).where(User.email == email))
     if owner is None:
-        owner = create_user(tenant, email, password, role="owner", name="Demo Owner")
+        owner = create_user(tenant.id, email, password, role="owner", name="Demo Owner")
     elif owner.tenant_id != tenant.id:
         raise DemoError(f"{email} already logs in to another tenant")
-    tiers = [create_tier(tenant, details) for details in TIERS]
-    rewards = [create_reward(tenant, details) for details in _reward_details(now, gold=tiers[-1])]
+    tiers = [create_tier(tenant.id, details) for details in TIERS]
+    rewards = [
+        create_reward(tenant.id, details) for details in _reward_details(now, gold=tiers[-1])
+    ]
     history = _History(tenant, owner, rewards, random.Random(seed), now)
     try:
         for start in range(0, accounts, BATCH):

@@ -1,4 +1,5 @@
-"""Money and percentages as integers: minor units with the tenant's decimal digits, percent ×100.
+"""Money, percentages and points as integers: minor units with the tenant's decimal digits,
+percent ×100, whole points.
 
 Typed amounts ("2.50", "50") are parsed with Decimal, never float; anything finer than the
 currency's smallest unit is refused rather than rounded, so what the team typed is what is stored.
@@ -17,7 +18,7 @@ class AmountError(ValueError):
 
 def parse_money(text: str, decimal_digits: int) -> int:
     """'2.50' with 2 digits -> 250. Accepts a comma as decimal separator."""
-    value = _parse_decimal(text)
+    value = _parse_decimal(text, "2.50")
     minor = value.scaleb(decimal_digits)
     if minor != minor.to_integral_value():
         raise AmountError(f"use at most {decimal_digits} decimal places")
@@ -31,9 +32,15 @@ def format_money(minor: int, decimal_digits: int) -> str:
     return f"{sign}{whole}.{frac:0{decimal_digits}d}" if decimal_digits else f"{sign}{whole}"
 
 
-def parse_percent(text: str) -> int:
-    """'50' -> 5000, '20.5' -> 2050 (hundredths of a percent)."""
-    value = _parse_decimal(text)
+def format_points(points: int, signed: bool = False) -> str:
+    """1234 -> '1,234'; signed shows the direction of a change: '+1,234', '-50'."""
+    return f"{points:+,}" if signed else f"{points:,}"
+
+
+def parse_percent(text: str, example: str = "50") -> int:
+    """'50' -> 5000, '20.5' -> 2050 (hundredths of a percent). `example` is what a refusal
+    suggests typing: hundredths also store multipliers, where "1.5" means ×1.5."""
+    value = _parse_decimal(text, example)
     scaled = value * PERCENT_SCALE
     if scaled != scaled.to_integral_value():
         raise AmountError("use at most 2 decimal places")
@@ -47,14 +54,14 @@ def format_percent(hundredths: int) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _parse_decimal(text: str) -> Decimal:
+def _parse_decimal(text: str, example: str) -> Decimal:
     cleaned = (text or "").strip().replace(",", ".")
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
-        raise AmountError("enter a number such as 2.50") from None
+        raise AmountError(f"enter a number such as {example}") from None
     if not value.is_finite():
-        raise AmountError("enter a number such as 2.50")
+        raise AmountError(f"enter a number such as {example}")
     if value < 0:
         raise AmountError("must not be negative")
     return value

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Response, jsonify
+
+from ..validation import FieldErrors
 
 
 class WebhookError(Exception):
@@ -46,6 +50,12 @@ def render_http_error(status: int, title: str, description: str) -> Response:
 
 def bad_request(description: str) -> WebhookError:
     return WebhookError(400, "bad_request", description)
+
+
+def invalid_fields(error: FieldErrors, names: Mapping[str, str] | None = None) -> WebhookError:
+    """The Deliverect answer to FieldErrors: a 400 naming each field as Deliverect spells it
+    (`names` renames ours), e.g. "phoneNumber: '12' is not a possible phone number"."""
+    return bad_request(error.describe(names))
 
 
 NO_PROFILE = "no active loyalty profile found"

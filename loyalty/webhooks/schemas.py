@@ -11,7 +11,8 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from .responses import WebhookError, bad_request
+from ..validation import FieldErrors
+from .responses import WebhookError, bad_request, invalid_fields
 
 
 def _id_text(value: Any) -> Any:
@@ -76,6 +77,15 @@ class NewCustomer(Payload):
     phoneNumber: Text | None = None
     dateOfBirth: Text | None = None
     acceptedTCAt: Text | None = None
+
+
+# Profile fields (services.accounts.profile) as NewCustomer spells them, for error descriptions.
+NEW_CUSTOMER_FIELDS = {
+    "first_name": "firstName",
+    "last_name": "lastName",
+    "phone": "phoneNumber",
+    "birthdate": "dateOfBirth",
+}
 
 
 class OrderDiscount(Payload):
@@ -184,8 +194,10 @@ def parse(model: type[Model], data: Any) -> Model:
 
 
 def invalid(error: ValidationError) -> WebhookError:
-    problems = [f"{_path(item['loc'])}: {_message(item)}" for item in error.errors()[:3]]
-    return bad_request("; ".join(problems))
+    problems: dict[str, str] = {}
+    for item in error.errors()[:3]:
+        problems.setdefault(_path(item["loc"]), _message(item))
+    return invalid_fields(FieldErrors(problems))
 
 
 def _path(loc: tuple) -> str:

@@ -45,9 +45,9 @@ def import_file(runner, scratch_dir, programs, slug: str = "trattoria"):
 
 
 def test_export_lists_live_rewards_in_the_program_list_shape(runner, tenant):
-    create_reward(tenant, ESPRESSO, program_id="espresso")
-    create_reward(tenant, SPRITZ, program_id="spritz")
-    archive_reward(tenant, create_reward(tenant, FIVE_OFF, program_id="old"))
+    create_reward(tenant.id, ESPRESSO, program_id="espresso")
+    create_reward(tenant.id, SPRITZ, program_id="spritz")
+    archive_reward(tenant.id, create_reward(tenant.id, FIVE_OFF, program_id="old").id)
 
     assert export(runner, "trattoria") == [
         {
@@ -83,7 +83,7 @@ def test_export_then_import_into_another_restaurant_exports_the_same(
     runner, tenant, other_tenant, scratch_dir
 ):
     for program_id, details in (("espresso", ESPRESSO), ("five", FIVE_OFF), ("spritz", SPRITZ)):
-        create_reward(tenant, details, program_id=program_id)
+        create_reward(tenant.id, details, program_id=program_id)
     exported = export(runner, "trattoria")
 
     result = import_file(runner, scratch_dir, exported, slug="burgerbar")
@@ -91,13 +91,13 @@ def test_export_then_import_into_another_restaurant_exports_the_same(
     assert result.exit_code == 0, result.output
     assert "3 rewards created, 0 updated for burgerbar" in result.output
     assert export(runner, "burgerbar") == exported
-    assert len(rewards_for(tenant)) == 3
+    assert len(rewards_for(tenant.id)) == 3
 
 
 def test_export_writes_to_a_file_and_needs_a_tenant_when_there_are_several(
     runner, tenant, other_tenant, scratch_dir
 ):
-    create_reward(tenant, ESPRESSO)
+    create_reward(tenant.id, ESPRESSO)
     target = scratch_dir / "out.json"
 
     written = runner.invoke(
@@ -113,9 +113,9 @@ def test_export_writes_to_a_file_and_needs_a_tenant_when_there_are_several(
 def test_reimport_updates_by_program_id_and_keeps_what_the_list_cannot_say(
     runner, tenant, scratch_dir
 ):
-    gold = create_tier(tenant, TierDetails("Gold", 2000, 150))
+    gold = create_tier(tenant.id, TierDetails("Gold", 2000, 150))
     reward = create_reward(
-        tenant,
+        tenant.id,
         RewardDetails(
             title="Gold: 15% off",
             type="discount_percentage",
@@ -126,7 +126,7 @@ def test_reimport_updates_by_program_id_and_keeps_what_the_list_cannot_say(
         ),
         program_id="gold15",
     )
-    archive_reward(tenant, reward)
+    archive_reward(tenant.id, reward.id)
     programs = [
         {
             "programId": "gold15",
@@ -150,19 +150,19 @@ def test_reimport_updates_by_program_id_and_keeps_what_the_list_cannot_say(
 
     assert "1 rewards created, 1 updated" in first.output
     assert "0 rewards created, 2 updated" in second.output
-    updated = reward_by_program_id(tenant, "gold15")
+    updated = reward_by_program_id(tenant.id, "gold15")
     assert (updated.title, updated.cost, updated.value) == ("Gold: 20% off", 700, 2000)
     assert updated.min_tier_id == gold.id
     assert updated.active_from == datetime(2024, 1, 1, tzinfo=UTC)
     assert updated.archived_at is None  # listed in the file: listed to customers again
-    assert reward_by_program_id(tenant, "42").title == "Free espresso"
-    assert len(rewards_for(tenant)) == 2
+    assert reward_by_program_id(tenant.id, "42").title == "Free espresso"
+    assert len(rewards_for(tenant.id)) == 2
 
 
 def test_any_invalid_entry_imports_nothing_and_names_its_index_and_field(
     runner, tenant, scratch_dir
 ):
-    create_reward(tenant, ESPRESSO, program_id="espresso")
+    create_reward(tenant.id, ESPRESSO, program_id="espresso")
     programs = [
         {
             "programId": "espresso",
@@ -218,7 +218,7 @@ def test_any_invalid_entry_imports_nothing_and_names_its_index_and_field(
         lines[-1]
         == f"Error: 11 problem(s) in {scratch_dir / 'programs.json'}; nothing was imported"
     )
-    assert [r.title for r in rewards_for(tenant)] == ["Free espresso"]
+    assert [r.title for r in rewards_for(tenant.id)] == ["Free espresso"]
 
 
 def test_a_file_that_is_not_a_program_list_is_refused(runner, tenant, scratch_dir):

@@ -15,40 +15,8 @@ from loyalty.services.checkout.catalogue import listing
 from loyalty.services.setup.rewards import RewardDetails, create_reward
 from loyalty.services.setup.settings import TenantSettings, update_settings
 from loyalty.services.setup.tiers import TierDetails, create_tier
-
-from ..conftest import PASSWORD, make_app
-
-
-def errors_for(response, field_id: str) -> list[str]:
-    """The inline errors rendered next to one field."""
-    page = response.get_data(as_text=True)
-    block = re.search(rf'<div class="field[^"]*" id="field-{field_id}">(.*?)</div>', page, re.S)
-    assert block, f"no field {field_id} on the page"
-    return [html.unescape(text) for text in re.findall(r'<p class="error">(.*?)</p>', block[1])]
-
-
-def reward_form(**overrides) -> dict:
-    """A complete form as a browser would post it: €2.50 off the order for 100 points."""
-    form = {
-        "title": "€2.50 off",
-        "description": "",
-        "type": "discount_amount",
-        "fields_for": "discount_amount",
-        "value": "2.50",
-        "item_plu": "",
-        "quantity": "",
-        "cost": "100",
-        "min_order_value": "",
-        "min_tier_id": "",
-        "active_from": "",
-        "active_to": "",
-        "media_url": "",
-        "media_type": "image",
-    }
-    form.update(overrides)
-    if "fields_for" not in overrides:
-        form["fields_for"] = form["type"]
-    return form
+from tests.support.app import PASSWORD, make_app
+from tests.support.forms import errors_for, reward_form
 
 
 def only_reward() -> Reward:
@@ -154,7 +122,7 @@ def test_money_finer_than_the_currency_is_refused_not_rounded(owner_client):
 
 
 def test_money_uses_the_restaurants_decimal_digits(owner_client, tenant):
-    update_settings(tenant, TenantSettings("Trattoria Roma", "JPY", 0, 1, None))
+    update_settings(tenant.id, TenantSettings("Trattoria Roma", "JPY", 0, 1, None))
     refused = owner_client.post("/rewards/new", data=reward_form(value="2.50"))
     assert errors_for(refused, "value") == ["use at most 0 decimal places"]
     owner_client.post("/rewards/new", data=reward_form(value="500"))
@@ -247,8 +215,8 @@ def test_media_address_must_be_a_web_address(owner_client):
 
 
 def test_minimum_tier_offers_only_this_restaurants_tiers(owner_client, tenant, other_tenant):
-    gold = create_tier(tenant, TierDetails("Gold", 1000, 150))
-    elsewhere = create_tier(other_tenant, TierDetails("Platinum", 5000, 200))
+    gold = create_tier(tenant.id, TierDetails("Gold", 1000, 150))
+    elsewhere = create_tier(other_tenant.id, TierDetails("Platinum", 5000, 200))
     form_page = owner_client.get("/rewards/new").get_data(as_text=True)
     assert "Gold (1,000 points)" in form_page
     assert "Platinum" not in form_page
@@ -261,7 +229,7 @@ def test_minimum_tier_offers_only_this_restaurants_tiers(owner_client, tenant, o
 
 def test_edit_page_shows_the_exact_deliverect_listing(owner_client, tenant):
     reward = create_reward(
-        tenant,
+        tenant.id,
         RewardDetails(
             "Free tiramisu", "free_item", 300, item_plu="TIRAMISU", description="Sweet <end>"
         ),
@@ -273,9 +241,8 @@ def test_edit_page_shows_the_exact_deliverect_listing(owner_client, tenant):
 
 
 def test_edit_shows_stored_units_as_typed_and_saves_changes(owner_client, tenant):
-    reward = create_reward(
-        tenant, RewardDetails("Half pizza", "item_discount_percentage", 200, 5000, item_plu="PIZ")
-    )
+    half_pizza = RewardDetails("Half pizza", "item_discount_percentage", 200, 5000, item_plu="PIZ")
+    reward = create_reward(tenant.id, half_pizza)
     page = owner_client.get(f"/rewards/{reward.id}").get_data(as_text=True)
     assert 'name="value" type="text" value="50"' in page
     response = owner_client.post(
@@ -290,9 +257,8 @@ def test_edit_shows_stored_units_as_typed_and_saves_changes(owner_client, tenant
 
 
 def test_changing_to_an_order_discount_drops_the_item(owner_client, tenant):
-    reward = create_reward(
-        tenant, RewardDetails("Coke", "item_discount_amount", 50, 100, item_plu="COKE", quantity=2)
-    )
+    coke = RewardDetails("Coke", "item_discount_amount", 50, 100, item_plu="COKE", quantity=2)
+    reward = create_reward(tenant.id, coke)
     owner_client.post(f"/rewards/{reward.id}", data=reward_form(type="discount_amount"))
     db.session.refresh(reward)
     assert (reward.item_plu, reward.quantity) == (None, None)
@@ -300,7 +266,7 @@ def test_changing_to_an_order_discount_drops_the_item(owner_client, tenant):
 
 
 def test_an_invalid_edit_changes_nothing(owner_client, tenant):
-    reward = create_reward(tenant, RewardDetails("€5 off", "discount_amount", 100, 500))
+    reward = create_reward(tenant.id, RewardDetails("€5 off", "discount_amount", 100, 500))
     response = owner_client.post(f"/rewards/{reward.id}", data=reward_form(title="", value="9"))
     assert response.status_code == 422
     db.session.expire_all()
@@ -308,7 +274,7 @@ def test_an_invalid_edit_changes_nothing(owner_client, tenant):
 
 
 def test_archived_rewards_leave_the_list_and_can_be_restored(owner_client, tenant):
-    reward = create_reward(tenant, RewardDetails("Old promo", "discount_amount", 100, 500))
+    reward = create_reward(tenant.id, RewardDetails("Old promo", "discount_amount", 100, 500))
     response = owner_client.post(f"/rewards/{reward.id}/archive")
     assert response.status_code == 303
     row = f'id="reward-{reward.id}"'.encode()
@@ -374,7 +340,7 @@ def test_without_javascript_the_refresh_button_redraws_fields_without_saving(own
 
 
 def test_reward_of_another_restaurant_is_not_found(owner_client, other_tenant):
-    theirs = create_reward(other_tenant, RewardDetails("Theirs", "discount_amount", 1, 100))
+    theirs = create_reward(other_tenant.id, RewardDetails("Theirs", "discount_amount", 1, 100))
     assert owner_client.get(f"/rewards/{theirs.id}").status_code == 404
     assert b"Theirs" not in owner_client.get("/rewards/").data
 

@@ -7,8 +7,7 @@ import re
 from loyalty.extensions import db
 from loyalty.services.setup.rewards import RewardDetails, create_reward
 from loyalty.services.setup.tenants import hash_api_key, tenant_by_api_key
-
-from .test_rewards import errors_for
+from tests.support.forms import errors_for, settings_form
 
 
 def session_of(client, app) -> str:
@@ -17,21 +16,6 @@ def session_of(client, app) -> str:
     session = app.session_interface.get_signing_serializer(app).loads(cookie.value)
     assert "_user_id" in session  # decoded for real
     return str(session)
-
-
-def settings_form(**overrides) -> dict:
-    form = {
-        "name": "Trattoria Roma",
-        "currency": "EUR",
-        "decimal_digits": "2",
-        "points_per_unit": "1",
-        "points_validity_days": "",
-        "max_points_per_order": "10000",
-        "max_order_amount": "1000000",
-        "adjustment_owner_limit": "1000",
-    }
-    form.update(overrides)
-    return form
 
 
 def test_owner_saves_name_currency_and_earning_rule(owner_client, tenant):
@@ -86,7 +70,7 @@ def test_decimal_digits_change_while_no_amounts_are_stored(owner_client, tenant)
 
 
 def test_decimal_digits_are_locked_once_rewards_exist(owner_client, tenant):
-    create_reward(tenant, RewardDetails("€5 off", "discount_amount", 100, 500))
+    create_reward(tenant.id, RewardDetails("€5 off", "discount_amount", 100, 500))
     page = owner_client.get("/settings/").get_data(as_text=True)
     assert "Locked while rewards exist" in page
     response = owner_client.post("/settings/", data=settings_form(decimal_digits="3"))

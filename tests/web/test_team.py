@@ -7,9 +7,8 @@ from sqlalchemy import select
 from loyalty.extensions import db
 from loyalty.models import User
 from loyalty.services.setup.team import EMAIL_NOT_AVAILABLE, create_user
-
-from ..conftest import PASSWORD
-from .test_rewards import errors_for
+from tests.support.app import PASSWORD
+from tests.support.forms import errors_for
 
 
 def in_own_context(app, request):
@@ -72,7 +71,7 @@ def test_an_email_with_a_login_at_another_restaurant_is_refused_without_revealin
 ):
     """Item 10: logins are unique per email installation-wide (the login form asks for no
     restaurant), so the address is refused, but nothing says it exists or where."""
-    create_user(other_tenant, "boss@burgerbar.test", PASSWORD, role="owner", name="Bob Burger")
+    create_user(other_tenant.id, "boss@burgerbar.test", PASSWORD, role="owner", name="Bob Burger")
     response = owner_client.post("/team/", data=member_form(email="Boss@BurgerBar.test"))
     assert response.status_code == 422
     assert errors_for(response, "email") == [EMAIL_NOT_AVAILABLE]
@@ -136,7 +135,7 @@ def test_deactivating_a_member_signs_them_out_and_reactivating_lets_them_back(
 
 
 def test_members_of_other_restaurants_are_not_listed(owner_client, other_tenant):
-    create_user(other_tenant, "boss@burgerbar.test", PASSWORD, role="owner")
+    create_user(other_tenant.id, "boss@burgerbar.test", PASSWORD, role="owner")
     assert b"boss@burgerbar.test" not in owner_client.get("/team/").data
 
 
@@ -174,5 +173,7 @@ def test_a_member_deactivated_then_reactivated_does_not_get_old_sessions_back(
 
 
 def test_an_owner_cannot_sign_out_members_of_another_restaurant(owner_client, other_tenant):
-    boss = create_user(other_tenant, "boss@burgerbar.test", PASSWORD, role="owner")
-    assert owner_client.post(f"/team/{boss.id}/sign-out").status_code == 404
+    boss = create_user(other_tenant.id, "boss@burgerbar.test", PASSWORD, role="owner")
+    response = owner_client.post(f"/team/{boss.id}/sign-out")
+    assert response.status_code == 404
+    assert b"belongs to another restaurant" in response.data

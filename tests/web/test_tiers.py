@@ -8,8 +8,7 @@ from loyalty.extensions import db
 from loyalty.models import Tier
 from loyalty.services.setup.rewards import RewardDetails, create_reward
 from loyalty.services.setup.tiers import TierDetails, create_tier
-
-from .test_rewards import errors_for
+from tests.support.forms import errors_for
 
 
 def tier_form(**overrides) -> dict:
@@ -31,9 +30,9 @@ def test_multiplier_typed_as_1_5_is_stored_as_150(owner_client, tenant):
 
 
 def test_list_shows_tiers_lowest_first_with_their_point_ranges(owner_client, tenant):
-    create_tier(tenant, TierDetails("Gold", 2000, 200))
-    create_tier(tenant, TierDetails("Bronze", 0, 100))
-    create_tier(tenant, TierDetails("Silver", 500, 125))
+    create_tier(tenant.id, TierDetails("Gold", 2000, 200))
+    create_tier(tenant.id, TierDetails("Bronze", 0, 100))
+    create_tier(tenant.id, TierDetails("Silver", 500, 125))
     page = owner_client.get("/tiers/").get_data(as_text=True)
     assert page.index("Bronze") < page.index("Silver") < page.index("Gold")
     assert "0 – 499" in page
@@ -44,8 +43,8 @@ def test_list_shows_tiers_lowest_first_with_their_point_ranges(owner_client, ten
 
 
 def test_tier_names_are_unique_per_restaurant_ignoring_case(owner_client, tenant, other_tenant):
-    create_tier(tenant, TierDetails("Gold", 1000, 150))
-    create_tier(other_tenant, TierDetails("Silver", 100, 110))
+    create_tier(tenant.id, TierDetails("Gold", 1000, 150))
+    create_tier(other_tenant.id, TierDetails("Silver", 100, 110))
     response = owner_client.post("/tiers/new", data=tier_form(name="gold", threshold_points="5"))
     assert response.status_code == 422
     assert errors_for(response, "name") == ["there is already a tier called gold"]
@@ -55,7 +54,7 @@ def test_tier_names_are_unique_per_restaurant_ignoring_case(owner_client, tenant
 
 
 def test_two_tiers_cannot_start_at_the_same_points(owner_client, tenant):
-    create_tier(tenant, TierDetails("Gold", 1000, 150))
+    create_tier(tenant.id, TierDetails("Gold", 1000, 150))
     response = owner_client.post("/tiers/new", data=tier_form(name="Platinum"))
     assert errors_for(response, "threshold_points") == ["Gold already starts at 1000 points"]
 
@@ -90,7 +89,7 @@ def test_badge_picture_must_be_a_web_address(owner_client):
 
 
 def test_edit_shows_the_multiplier_as_typed_and_saves(owner_client, tenant):
-    tier = create_tier(tenant, TierDetails("Gold", 1000, 150))
+    tier = create_tier(tenant.id, TierDetails("Gold", 1000, 150))
     page = owner_client.get(f"/tiers/{tier.id}").get_data(as_text=True)
     assert 'value="1.5"' in page
     response = owner_client.post(
@@ -102,22 +101,24 @@ def test_edit_shows_the_multiplier_as_typed_and_saves(owner_client, tenant):
 
 
 def test_a_tier_may_keep_its_own_name_and_threshold_when_edited(owner_client, tenant):
-    tier = create_tier(tenant, TierDetails("Gold", 1000, 150))
+    tier = create_tier(tenant.id, TierDetails("Gold", 1000, 150))
     response = owner_client.post(f"/tiers/{tier.id}", data=tier_form(description="Our best"))
     assert response.status_code == 303
+    assert tier_names() == ["Gold"]
+    assert "Our best" in owner_client.get("/tiers/").get_data(as_text=True)
 
 
 def test_deleting_a_tier_removes_it(owner_client, tenant):
-    tier = create_tier(tenant, TierDetails("Gold", 1000, 150))
+    tier = create_tier(tenant.id, TierDetails("Gold", 1000, 150))
     response = owner_client.post(f"/tiers/{tier.id}/delete")
     assert response.status_code == 303
     assert tier_names() == []
 
 
 def test_a_tier_that_rewards_require_is_not_deleted(owner_client, tenant):
-    tier = create_tier(tenant, TierDetails("Gold", 1000, 150))
+    tier = create_tier(tenant.id, TierDetails("Gold", 1000, 150))
     create_reward(
-        tenant, RewardDetails("Gold dessert", "free_item", 0, item_plu="D1", min_tier_id=tier.id)
+        tenant.id, RewardDetails("Gold dessert", "free_item", 0, item_plu="D1", min_tier_id=tier.id)
     )
     response = owner_client.post(f"/tiers/{tier.id}/delete", follow_redirects=True)
     assert "rewards require this tier: Gold dessert" in response.get_data(as_text=True)

@@ -11,12 +11,13 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ...services.setup.team import (
     LoginThrottled,
-    TeamError,
     authenticate,
     change_password,
     end_all_sessions,
     end_session,
 )
+from ...validation import FieldErrors
+from ..forms import show_field_errors
 from . import bp
 from .forms import EmptyForm, LoginForm, PasswordForm
 from .sessions import begin
@@ -29,16 +30,17 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
+        window = current_app.config["LOGIN_THROTTLE_WINDOW_SECONDS"]
         try:
             user = authenticate(
                 form.email.data,
                 form.password.data,
                 request.remote_addr or "unknown",
                 max_failures=current_app.config["LOGIN_THROTTLE_MAX_FAILURES"],
-                window_seconds=current_app.config["LOGIN_THROTTLE_WINDOW_SECONDS"],
+                window_seconds=window,
             )
         except LoginThrottled:
-            flash("Too many failed attempts. Wait 15 minutes and try again.", "error")
+            flash(f"Too many failed attempts. Wait {_wait(window)} and try again.", "error")
             return render_template("auth/login.html", form=form), 429
         if user is not None:
             begin(user, remember=form.remember.data)
@@ -70,8 +72,8 @@ def account():
         if form.validate_on_submit():
             try:
                 change_password(current_user, form.current.data, form.new.data)
-            except TeamError as error:
-                form.current.errors = [*form.current.errors, str(error)]
+            except FieldErrors as error:
+                show_field_errors(form, error, fallback="current")
             else:
                 flash("Password changed. Your other browsers are signed out.", "success")
                 return redirect(url_for("auth.account"), 303)
@@ -82,11 +84,19 @@ def account():
 @login_required
 def sign_out_everywhere():
     if EmptyForm().validate_on_submit():
-        end_all_sessions(current_user.tenant, current_user)
+        end_all_sessions(current_user.tenant_id, current_user.id)
         logout_user()
         flash("You are signed out on every device.", "info")
         return redirect(url_for("auth.login"), 303)
     return redirect(url_for("auth.account"), 303)
+
+
+def _wait(seconds: int) -> str:
+    """The throttle window in words: "15 minutes", "1 minute", "30 seconds"."""
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = -(-seconds // 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def _safe_next(target: str | None) -> str:

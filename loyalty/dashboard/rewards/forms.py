@@ -147,12 +147,6 @@ class RewardForm(FlaskForm):
             min_tier_id=self.min_tier_id.data,
         )
 
-    def add_errors(self, errors: dict[str, str]) -> None:
-        for name, message in errors.items():
-            field = self._fields.get(name)
-            target = field if field is not None else self.title
-            target.errors = [*target.errors, message]
-
     @staticmethod
     def initial_data(reward: Reward, decimal_digits: int) -> dict:
         """The stored reward as the team typed it: money as "2.50", percentages as "50"."""
@@ -187,10 +181,7 @@ class RewardForm(FlaskForm):
         try:
             return parse(text)
         except AmountError as error:
-            message = str(error)
-            if parse is parse_percent and "such as" in message:
-                message = "enter a number such as 50"
-            field.errors = [*field.errors, message]
+            field.errors = [*field.errors, str(error)]
             return None
 
     def _label_for_type(self) -> None:

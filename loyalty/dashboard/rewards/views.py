@@ -11,7 +11,6 @@ from ...models import Reward, Tenant, utcnow
 from ...services.checkout.catalogue import listing, tier_levels
 from ...services.scoping import get_for_tenant
 from ...services.setup.rewards import (
-    RewardError,
     archive_reward,
     count_archived,
     create_reward,
@@ -19,8 +18,10 @@ from ...services.setup.rewards import (
     rewards_for,
     update_reward,
 )
+from ...validation import FieldErrors
 from ..access import current_tenant, owner_required, require_owner_to_save
 from ..auth.forms import EmptyForm
+from ..forms import show_field_errors
 from . import bp
 from .forms import TYPE_LABELS, RewardForm
 
@@ -41,9 +42,9 @@ def index():
     archived = request.args.get("archived") == "1"
     return render_template(
         "rewards/index.html",
-        rewards=rewards_for(tenant, archived=archived),
+        rewards=rewards_for(tenant.id, archived=archived),
         archived=archived,
-        archived_count=count_archived(tenant),
+        archived_count=count_archived(tenant.id),
         type_labels=TYPE_LABELS,
         now=utcnow(),
         button_form=EmptyForm(),
@@ -60,9 +61,9 @@ def create():
         details = form.details(tenant.decimal_digits) if form.validate_on_submit() else None
         if details is not None:
             try:
-                reward = create_reward(tenant, details)
-            except RewardError as error:
-                form.add_errors(error.errors)
+                reward = create_reward(tenant.id, details)
+            except FieldErrors as error:
+                show_field_errors(form, error, fallback="title")
             else:
                 flash(f"Reward “{reward.title}” created.", "success")
                 return redirect(url_for("rewards.index"), 303)
@@ -85,9 +86,9 @@ def edit(reward_id: int):
         details = form.details(tenant.decimal_digits) if form.validate_on_submit() else None
         if details is not None:
             try:
-                update_reward(tenant, reward, details)
-            except RewardError as error:
-                form.add_errors(error.errors)
+                update_reward(tenant.id, reward.id, details)
+            except FieldErrors as error:
+                show_field_errors(form, error, fallback="title")
             else:
                 flash(f"Reward “{reward.title}” saved.", "success")
                 return redirect(url_for("rewards.edit", reward_id=reward.id), 303)
@@ -128,9 +129,9 @@ def _set_archived(reward_id: int, archived: bool):
     reward = get_for_tenant(Reward, reward_id, tenant.id)
     if EmptyForm().validate_on_submit():
         if archived:
-            archive_reward(tenant, reward)
+            archive_reward(tenant.id, reward.id)
             flash(f"Reward “{reward.title}” archived: customers no longer see it.", "success")
         else:
-            restore_reward(tenant, reward)
+            restore_reward(tenant.id, reward.id)
             flash(f"Reward “{reward.title}” restored: customers can see it again.", "success")
     return redirect(url_for("rewards.index"), 303)

@@ -60,11 +60,6 @@ class SettingsForm(FlaskForm):
             adjustment_owner_limit=self.adjustment_owner_limit.data,
         )
 
-    def add_errors(self, errors: dict[str, str]) -> None:
-        for name, message in errors.items():
-            field = self._fields.get(name, self.name)
-            field.errors = [*field.errors, message]
-
     @staticmethod
     def initial_data(tenant: Tenant) -> dict:
         return {

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from flask import flash, make_response, redirect, render_template, request, url_for
 
-from ...services.setup.settings import SettingsError, stored_amounts, update_settings
+from ...services.setup.settings import stored_amounts, update_settings
 from ...services.setup.tenants import rotate_api_key, rotate_webhook_secret
+from ...validation import FieldErrors
 from ..access import current_tenant, owner_required
 from ..auth.forms import EmptyForm
+from ..forms import show_field_errors
 from . import bp
 from .forms import SettingsForm
 
@@ -23,7 +25,7 @@ def _page(form: SettingsForm, status: int = 200, **issued: str):
             "settings/index.html",
             form=form,
             tenant=tenant,
-            amounts_in_use=stored_amounts(tenant),
+            amounts_in_use=stored_amounts(tenant.id),
             button_form=EmptyForm(),
             **issued,
         ),
@@ -43,9 +45,9 @@ def index():
     form = SettingsForm()
     if form.validate_on_submit():
         try:
-            update_settings(tenant, form.settings())
-        except SettingsError as error:
-            form.add_errors(error.errors)
+            update_settings(tenant.id, form.settings())
+        except FieldErrors as error:
+            show_field_errors(form, error, fallback="name")
         else:
             flash("Settings saved.", "success")
             return redirect(url_for("settings.index"), 303)
@@ -59,7 +61,7 @@ def new_api_key():
     form = SettingsForm(formdata=None, data=SettingsForm.initial_data(tenant))
     if not EmptyForm().validate_on_submit():
         return redirect(url_for("settings.index"), 303)
-    return _page(form, new_api_key=rotate_api_key(tenant))
+    return _page(form, new_api_key=rotate_api_key(tenant.id))
 
 
 @bp.route("/webhook-secret", methods=["POST"])
@@ -69,4 +71,4 @@ def new_webhook_secret():
     form = SettingsForm(formdata=None, data=SettingsForm.initial_data(tenant))
     if not EmptyForm().validate_on_submit():
         return redirect(url_for("settings.index"), 303)
-    return _page(form, new_webhook_secret=rotate_webhook_secret(tenant))
+    return _page(form, new_webhook_secret=rotate_webhook_secret(tenant.id))

@@ -15,8 +15,10 @@ from ...services.setup.team import (
     set_role,
     team_members,
 )
+from ...validation import FieldErrors
 from ..access import current_tenant, owner_required
 from ..auth.forms import EmptyForm
+from ..forms import show_field_errors
 from . import bp
 from .forms import MemberForm, RoleForm
 
@@ -25,7 +27,7 @@ def _page(form: MemberForm, status: int = 200):
     return render_template(
         "team/index.html",
         form=form,
-        members=team_members(current_tenant()),
+        members=team_members(current_tenant().id),
         role_form=RoleForm,
         button_form=EmptyForm(),
     ), status
@@ -40,15 +42,14 @@ def index():
     if form.validate_on_submit():
         try:
             member = create_user(
-                current_tenant(),
+                current_tenant().id,
                 form.email.data,
                 form.password.data,
                 role=form.role.data,
                 name=(form.name.data or "").strip(),
             )
-        except TeamError as error:
-            # The form checks the same shape rules, so what is left is about the email.
-            form.email.errors = [*form.email.errors, str(error)]
+        except FieldErrors as error:
+            show_field_errors(form, error, fallback="email")
         else:
             flash(f"{member.email} can now sign in as {member.role}.", "success")
             return redirect(url_for("team.index"), 303)
@@ -63,7 +64,7 @@ def change_role(user_id: int):
     form = RoleForm()
     if form.validate_on_submit():
         try:
-            set_role(tenant, member, form.role.data, current_user)
+            set_role(tenant.id, member.id, form.role.data, current_user)
         except TeamError as error:
             flash(f"Role not changed: {error}.", "error")
         else:
@@ -92,7 +93,7 @@ def sign_out(user_id: int):
     tenant = current_tenant()
     member = get_for_tenant(User, user_id, tenant.id)
     if EmptyForm().validate_on_submit():
-        end_all_sessions(tenant, member)
+        end_all_sessions(tenant.id, member.id)
         flash(f"{member.email} is signed out on every device.", "success")
     return redirect(url_for("team.index"), 303)
 
@@ -102,7 +103,7 @@ def _set_active(user_id: int, active: bool):
     member = get_for_tenant(User, user_id, tenant.id)
     if EmptyForm().validate_on_submit():
         try:
-            set_active(tenant, member, active, current_user)
+            set_active(tenant.id, member.id, active, current_user)
         except TeamError as error:
             flash(f"Not changed: {error}.", "error")
         else:

@@ -35,10 +35,9 @@ class TierForm(FlaskForm):
         multiplier = None
         try:
             # Hundredths, exactly like a percentage: "1.5" -> 150.
-            multiplier = parse_percent(self.multiplier.data or "")
+            multiplier = parse_percent(self.multiplier.data or "", example="1.5")
         except AmountError as error:
-            message = "enter a number such as 1.5" if "such as" in str(error) else str(error)
-            self.multiplier.errors = [*self.multiplier.errors, message]
+            self.multiplier.errors = [*self.multiplier.errors, str(error)]
         if self.errors:
             return None
         return TierDetails(
@@ -48,12 +47,6 @@ class TierForm(FlaskForm):
             description=self.description.data or "",
             media_url=self.media_url.data,
         )
-
-    def add_errors(self, errors: dict[str, str]) -> None:
-        for name, message in errors.items():
-            field = self._fields.get("multiplier" if name == "multiplier_percent" else name)
-            target = field if field is not None else self.name
-            target.errors = [*target.errors, message]
 
     @staticmethod
     def initial_data(tier: Tier) -> dict:

@@ -8,14 +8,15 @@ from flask_login import current_user, login_required
 from ...models import Tier
 from ...services.scoping import get_for_tenant
 from ...services.setup.tiers import (
-    TierError,
     create_tier,
     delete_tier,
     tiers_lowest_first,
     update_tier,
 )
+from ...validation import FieldErrors
 from ..access import current_tenant, owner_required, require_owner_to_save
 from ..auth.forms import EmptyForm
+from ..forms import show_field_errors
 from . import bp
 from .forms import TierForm
 
@@ -25,7 +26,7 @@ from .forms import TierForm
 def index():
     return render_template(
         "tiers/index.html",
-        ranges=tiers_lowest_first(current_tenant()),
+        ranges=tiers_lowest_first(current_tenant().id),
         button_form=EmptyForm(),
     )
 
@@ -40,9 +41,11 @@ def create():
         details = form.details() if form.validate_on_submit() else None
         if details is not None:
             try:
-                tier = create_tier(tenant, details)
-            except TierError as error:
-                form.add_errors(error.errors)
+                tier = create_tier(tenant.id, details)
+            except FieldErrors as error:
+                show_field_errors(
+                    form, error, fallback="name", renamed={"multiplier_percent": "multiplier"}
+                )
             else:
                 flash(f"Tier “{tier.name}” created.", "success")
                 return redirect(url_for("tiers.index"), 303)
@@ -62,9 +65,11 @@ def edit(tier_id: int):
         details = form.details() if form.validate_on_submit() else None
         if details is not None:
             try:
-                update_tier(tenant, tier, details)
-            except TierError as error:
-                form.add_errors(error.errors)
+                update_tier(tenant.id, tier.id, details)
+            except FieldErrors as error:
+                show_field_errors(
+                    form, error, fallback="name", renamed={"multiplier_percent": "multiplier"}
+                )
             else:
                 flash(f"Tier “{tier.name}” saved.", "success")
                 return redirect(url_for("tiers.index"), 303)
@@ -86,8 +91,8 @@ def delete(tier_id: int):
     if EmptyForm().validate_on_submit():
         name = tier.name
         try:
-            delete_tier(tenant, tier)
-        except TierError as error:
+            delete_tier(tenant.id, tier.id)
+        except FieldErrors as error:
             flash(f"“{name}” was not deleted: {error.errors['tier']}", "error")
         else:
             flash(

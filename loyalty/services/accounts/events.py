@@ -10,6 +10,7 @@ from sqlalchemy import select
 from ...extensions import db
 from ...models import Account, AccountEvent, utcnow
 from ..pagination import Page, paginate
+from ..scoping import get_for_tenant
 from .profile import resolve_merged
 
 RELATION_TYPES = ("INVITED", "INVITED_BY", "FRIEND", "UNKNOWN")
@@ -23,13 +24,13 @@ class EventError(ValueError):
 
 def record_relation_event(
     tenant_id: int,
-    account: Account,
+    account_id: int,
     other_external_id: str,
     type: str,
     ts: datetime | None = None,
     do_not_process_symmetry: bool = False,
 ) -> AccountEvent:
-    """Record that `account` INVITED / was INVITED_BY / is a FRIEND of another account.
+    """Record that the account INVITED / was INVITED_BY / is a FRIEND of another account.
 
     Unless `do_not_process_symmetry`, the mirror event goes on the other account when it is one
     of ours (the other side may not have joined yet: then only its id is kept). Recording the
@@ -40,8 +41,7 @@ def record_relation_event(
     other_external_id = (other_external_id or "").strip()
     if not 1 <= len(other_external_id) <= 64:
         raise EventError("the other account's id must be 1 to 64 characters")
-    if account.tenant_id != tenant_id:
-        raise EventError("unknown account")
+    account = get_for_tenant(Account, account_id, tenant_id)
     ts = ts or utcnow()
     if ts.tzinfo is None:
         raise EventError("the event time needs a time zone")

@@ -11,10 +11,8 @@ from sqlalchemy import ColumnElement, case, or_, select
 from ...extensions import db
 from ...models import Account, AccountTag
 from ...rules.identity import IdentityError, name_key, normalise_email, normalise_phone
-
-
-class AccountError(ValueError):
-    """Invalid account data; the message names the field."""
+from ...validation import CONFLICT, FieldErrors
+from ..scoping import get_for_tenant
 
 
 class AccountExists(Exception):
@@ -45,20 +43,20 @@ def new_external_id() -> str:
 
 
 def normalised(profile: Profile) -> Profile:
-    """The profile with email lower-cased and phone in E.164; AccountError names a bad field."""
+    """The profile with email lower-cased and phone in E.164; FieldErrors names a bad field."""
     try:
         email = normalise_email(profile.email)
     except IdentityError as error:
-        raise AccountError(f"email: {error}") from None
+        raise FieldErrors({"email": str(error)}) from None
     try:
         phone = normalise_phone(profile.phone)
     except IdentityError as error:
-        raise AccountError(f"phone: {error}") from None
+        raise FieldErrors({"phone": str(error)}) from None
     if profile.sex is not None and profile.sex not in ("MALE", "FEMALE", "OTHER"):
-        raise AccountError("sex: must be MALE, FEMALE or OTHER")
+        raise FieldErrors({"sex": "must be MALE, FEMALE or OTHER"})
     external_id = (profile.external_id or "").strip() or None
     if external_id is not None and not (1 <= len(external_id) <= 64):
-        raise AccountError("id: must be 1 to 64 characters")
+        raise FieldErrors({"id": "must be 1 to 64 characters"})
     return Profile(
         external_id=external_id,
         card=(profile.card or "").strip() or None,
@@ -109,7 +107,7 @@ def card_as_contact(card: str | None) -> tuple[str, str] | None:
 
 
 def check_card(tenant_id: int, card: str | None, exclude_id: int | None = None) -> None:
-    """Refuse (AccountError) a card that reads as another account's email or phone.
+    """Refuse (FieldErrors) a card that reads as another account's email or phone.
 
     A marketplace sends whatever the shopper typed as providerId, which matches cards too: such
     a card would answer for the other customer.
@@ -123,12 +121,12 @@ def check_card(tenant_id: int, card: str | None, exclude_id: int | None = None) 
     if exclude_id is not None:
         query = query.where(Account.id != exclude_id)
     if db.session.scalar(query.limit(1)) is not None:
-        raise AccountError(f"card: is the {field_name} of another account")
+        raise FieldErrors({"card": f"is the {field_name} of another account"}, CONFLICT)
 
 
 def add_account(tenant_id: int, profile: Profile) -> Account:
     """Add (not commit) a new account; raises AccountExists on a duplicate identifier, and
-    AccountError on a card that is another account's email or phone."""
+    FieldErrors on a card that is another account's email or phone."""
     profile = normalised(profile)
     conflict = find_conflict(tenant_id, profile)
     if conflict:
@@ -163,8 +161,9 @@ def create_account(tenant_id: int, profile: Profile) -> Account:
     return account
 
 
-def update_profile(account: Account, profile: Profile) -> Account:
+def update_profile(tenant_id: int, account_id: int, profile: Profile) -> Account:
     """Replace the editable profile fields; identifiers stay unique within the tenant."""
+    account = get_for_tenant(Account, account_id, tenant_id)
     profile = normalised(profile)
     profile.external_id = account.external_id
     conflict = find_conflict(account.tenant_id, profile, exclude_id=account.id)

@@ -12,20 +12,21 @@ import csv
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date
 from typing import TextIO
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
-from ...models import Account, LedgerEntry, Tenant, utcnow
+from ...models import Account, LedgerEntry, utcnow
 from ...rules.identity import IdentityError, name_key, normalise_email, normalise_phone
-from ..accounts.profile import AccountError, Profile, card_as_contact, normalised
+from ...time import MissingOffset, parse_iso
+from ...validation import FieldErrors
+from ..accounts.profile import Profile, card_as_contact, normalised
 from ..checkout.catalogue import listing, live_rewards
 from ..setup.rewards import (
     RewardDetails,
-    RewardError,
     add_reward,
     change_reward,
     check_details,
@@ -52,6 +53,14 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.where}: {self.field}: {self.message}"
+
+
+def problems_of(
+    where: str, error: FieldErrors, names: dict[str, str] | None = None
+) -> list[Problem]:
+    """One problem per field of `error`, each field spelled as the file spells it (`names`)."""
+    names = names or {}
+    return [Problem(where, names.get(name, name), text) for name, text in error.errors.items()]
 
 
 class ImportRejected(Exception):
@@ -254,9 +263,8 @@ def _parse_row(
             )
         )
         profile = replace(profile, email=email, phone=phone)
-    except AccountError as error:
-        name, _, message = str(error).partition(": ")
-        return None, values, [Problem(where, name, message)]
+    except FieldErrors as error:
+        return None, values, problems_of(where, error)
     return _Row(line, profile, points, values), values, []
 
 
@@ -504,15 +512,15 @@ class RewardImportResult:
     updated: int
 
 
-def program_list(tenant: Tenant) -> list[dict]:
+def program_list(tenant_id: int) -> list[dict]:
     """The tenant's live rewards in Deliverect's program-list shape, as the importer reads it."""
     return [
         {name: entry[name] for name in PROGRAM_FIELDS}
-        for entry in (listing(reward) for reward in live_rewards(tenant.id))
+        for entry in (listing(reward) for reward in live_rewards(tenant_id))
     ]
 
 
-def import_rewards(tenant: Tenant, document: object) -> RewardImportResult:
+def import_rewards(tenant_id: int, document: object) -> RewardImportResult:
     """Create or update (by programId) every reward of a program list, or none of them.
 
     Every entry is checked by the rewards service's own rules first; any problem raises
@@ -534,22 +542,22 @@ def import_rewards(tenant: Tenant, document: object) -> RewardImportResult:
                     Problem(where, "programId", f"{program_id!r} is also [{earlier}]")
                 )
         if details is not None:
-            existing = reward_by_program_id(tenant, program_id) if program_id else None
+            existing = reward_by_program_id(tenant_id, program_id) if program_id else None
             if existing is not None:
                 # What the program list cannot say (start date, tier) stays as the team set it.
                 details = replace(
                     details, active_from=existing.active_from, min_tier_id=existing.min_tier_id
                 )
             try:
-                details = check_details(tenant, details)
-            except RewardError as error:
+                details = check_details(tenant_id, details)
+            except FieldErrors as error:
                 # Checked even when the shape had problems, so one run reports everything; a
                 # field already reported is not reported twice.
                 reported = {problem.field for problem in entry_problems}
                 entry_problems += [
-                    Problem(where, _PROGRAM_FIELD_OF.get(name, name), message)
-                    for name, message in error.errors.items()
-                    if _PROGRAM_FIELD_OF.get(name, name) not in reported
+                    problem
+                    for problem in problems_of(where, error, _PROGRAM_FIELD_OF)
+                    if problem.field not in reported
                 ]
         problems += entry_problems
         planned.append((program_id, details))
@@ -558,16 +566,16 @@ def import_rewards(tenant: Tenant, document: object) -> RewardImportResult:
     created = updated = 0
     try:
         for program_id, details in planned:
-            reward = reward_by_program_id(tenant, program_id) if program_id else None
+            reward = reward_by_program_id(tenant_id, program_id) if program_id else None
             if reward is None:
-                add_reward(tenant, details, program_id=program_id)
+                add_reward(tenant_id, details, program_id=program_id)
                 created += 1
             else:
-                change_reward(tenant, reward, details)
+                change_reward(tenant_id, reward.id, details)
                 reward.archived_at = None  # listed again: the file says it is live
                 updated += 1
         db.session.commit()
-    except (RewardError, IntegrityError):
+    except (FieldErrors, IntegrityError):
         # A concurrent edit took a programId after the checks: nothing of the file is saved.
         db.session.rollback()
         raise ImportRejected(
@@ -650,14 +658,13 @@ def _program_details(
     expires_text = text("expiresAt")
     if expires_text is not None:
         try:
-            expires_at = datetime.fromisoformat(expires_text.replace("Z", "+00:00"))
+            expires_at = parse_iso(expires_text)
+        except MissingOffset:
+            problems.append(Problem(where, "expiresAt", "give a time zone, such as Z for UTC"))
         except ValueError:
             problems.append(
                 Problem(where, "expiresAt", "must be an ISO 8601 time such as 2025-12-31T23:00:00Z")
             )
-        else:
-            if expires_at.tzinfo is None:
-                problems.append(Problem(where, "expiresAt", "give a time zone, such as Z for UTC"))
     media_url = media_type = None
     media = entry.get("media")
     if media is not None:

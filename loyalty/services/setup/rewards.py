@@ -2,7 +2,7 @@
 
 The dashboard forms and the CLI importer both call these functions with plain values (minor
 units, hundredths of a percent, aware datetimes), so a reward is valid by the same rules whichever
-door it came through. Problems are raised together as a RewardError mapping field -> message.
+door it came through. Problems are raised together, as one FieldErrors.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
-from ...models import Reward, Tenant, Tier, utcnow
+from ...models import Reward, Tier, utcnow
 from ...rules.programs import FULL_PERCENT, ITEM_TYPES, PERCENT_TYPES, REWARD_TYPES
+from ...validation import CONFLICT, FieldErrors
+from ..scoping import get_for_tenant
 
 MEDIA_TYPES = ("image", "video")
-# Types whose value is an amount of money (item_fixed_price: the new unit price).
-MONEY_TYPES = ("discount_amount", "item_discount_amount", "item_fixed_price")
 # Types that give items away: the value is unused.
 FREE_TYPES = ("buy_one_get_one_free", "free_item")
 
@@ -33,14 +33,6 @@ MEDIA_URL_MAX = 1024
 MAX_COST = 100_000_000
 MAX_AMOUNT = 1_000_000_000  # minor units
 MAX_QUANTITY = 1000
-
-
-class RewardError(ValueError):
-    """The reward was not saved; `errors` maps each field name to what is wrong with it."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -63,7 +55,8 @@ class RewardDetails:
 
 
 def value_kind(reward_type: str) -> str:
-    """'money', 'percent' or 'none': how the value of this type is typed and shown."""
+    """'money' (for item_fixed_price, the new unit price), 'percent' or 'none': how the value
+    of this type is typed and shown."""
     if reward_type in PERCENT_TYPES:
         return "percent"
     if reward_type in FREE_TYPES:
@@ -88,91 +81,94 @@ def details_of(reward: Reward) -> RewardDetails:
     )
 
 
-def reward_by_program_id(tenant: Tenant, program_id: str) -> Reward | None:
+def reward_by_program_id(tenant_id: int, program_id: str) -> Reward | None:
     return db.session.scalar(
-        select(Reward).where(Reward.tenant_id == tenant.id, Reward.program_id == program_id)
+        select(Reward).where(Reward.tenant_id == tenant_id, Reward.program_id == program_id)
     )
 
 
-def create_reward(tenant: Tenant, details: RewardDetails, program_id: str | None = None) -> Reward:
+def create_reward(tenant_id: int, details: RewardDetails, program_id: str | None = None) -> Reward:
     """A new reward; `program_id` is kept when given (imports), else a short unique one is made."""
     try:
-        reward = add_reward(tenant, details, program_id)
+        reward = add_reward(tenant_id, details, program_id)
         db.session.commit()
     except IntegrityError:
         # Another request took the same programId between our check and the insert.
         db.session.rollback()
-        raise RewardError({"program_id": "another reward already uses this program id"}) from None
+        raise FieldErrors(
+            {"program_id": "another reward already uses this program id"}, CONFLICT
+        ) from None
     return reward
 
 
-def add_reward(tenant: Tenant, details: RewardDetails, program_id: str | None = None) -> Reward:
+def add_reward(tenant_id: int, details: RewardDetails, program_id: str | None = None) -> Reward:
     """create_reward without the commit, for callers that save several changes as one."""
-    details = check_details(tenant, details)
+    details = check_details(tenant_id, details)
     if program_id is not None:
         program_id = program_id.strip()
-        problem = _program_id_problem(tenant, program_id)
+        problem = _program_id_problem(tenant_id, program_id)
         if problem:
-            raise RewardError({"program_id": problem})
-    reward = Reward(tenant_id=tenant.id, program_id=program_id or _placeholder_id())
+            raise FieldErrors({"program_id": problem})
+    reward = Reward(tenant_id=tenant_id, program_id=program_id or _placeholder_id())
     _apply(reward, details)
     db.session.add(reward)
     db.session.flush()
     if program_id is None:
-        reward.program_id = _generated_program_id(tenant, reward.id)
+        reward.program_id = _generated_program_id(tenant_id, reward.id)
     return reward
 
 
-def update_reward(tenant: Tenant, reward: Reward, details: RewardDetails) -> Reward:
+def update_reward(tenant_id: int, reward_id: int, details: RewardDetails) -> Reward:
     """Replace the reward's details; its program id never changes, since orders refer to it."""
-    change_reward(tenant, reward, details)
+    reward = change_reward(tenant_id, reward_id, details)
     db.session.commit()
     return reward
 
 
-def change_reward(tenant: Tenant, reward: Reward, details: RewardDetails) -> None:
+def change_reward(tenant_id: int, reward_id: int, details: RewardDetails) -> Reward:
     """update_reward without the commit."""
-    _require_own(tenant, reward)
-    _apply(reward, check_details(tenant, details))
+    reward = get_for_tenant(Reward, reward_id, tenant_id)
+    _apply(reward, check_details(tenant_id, details))
+    return reward
 
 
-def archive_reward(tenant: Tenant, reward: Reward) -> Reward:
+def archive_reward(tenant_id: int, reward_id: int) -> Reward:
     """Stop listing the reward to customers; its history and program id stay."""
-    _require_own(tenant, reward)
+    reward = get_for_tenant(Reward, reward_id, tenant_id)
     if reward.archived_at is None:
         reward.archived_at = utcnow()
         db.session.commit()
     return reward
 
 
-def restore_reward(tenant: Tenant, reward: Reward) -> Reward:
-    _require_own(tenant, reward)
+def restore_reward(tenant_id: int, reward_id: int) -> Reward:
+    reward = get_for_tenant(Reward, reward_id, tenant_id)
     if reward.archived_at is not None:
         reward.archived_at = None
         db.session.commit()
     return reward
 
 
-def rewards_for(tenant: Tenant, archived: bool = False) -> list[Reward]:
+def rewards_for(tenant_id: int, archived: bool = False) -> list[Reward]:
     """Live rewards (oldest first), or only the archived ones."""
     condition = Reward.archived_at.is_not(None) if archived else Reward.archived_at.is_(None)
     return list(
         db.session.scalars(
-            select(Reward).where(Reward.tenant_id == tenant.id, condition).order_by(Reward.id)
+            select(Reward).where(Reward.tenant_id == tenant_id, condition).order_by(Reward.id)
         )
     )
 
 
-def count_archived(tenant: Tenant) -> int:
+def count_archived(tenant_id: int) -> int:
     return db.session.scalar(
         select(func.count())
         .select_from(Reward)
-        .where(Reward.tenant_id == tenant.id, Reward.archived_at.is_not(None))
+        .where(Reward.tenant_id == tenant_id, Reward.archived_at.is_not(None))
     )
 
 
-def check_details(tenant: Tenant, details: RewardDetails) -> RewardDetails:
-    """The details normalised for their type (fields it ignores are cleared), or RewardError."""
+def check_details(tenant_id: int, details: RewardDetails) -> RewardDetails:
+    """The details normalised for their type (fields it ignores are cleared), or FieldErrors."""
     errors: dict[str, str] = {}
     title = (details.title or "").strip()
     if not title:
@@ -247,11 +243,11 @@ def check_details(tenant: Tenant, details: RewardDetails) -> RewardDetails:
 
     if details.min_tier_id is not None:
         tier = db.session.get(Tier, details.min_tier_id)
-        if tier is None or tier.tenant_id != tenant.id:
+        if tier is None or tier.tenant_id != tenant_id:
             errors["min_tier_id"] = "choose one of your tiers"
 
     if errors:
-        raise RewardError(errors)
+        raise FieldErrors(errors)
     return RewardDetails(
         title=title,
         type=reward_type,
@@ -274,17 +270,12 @@ def _apply(reward: Reward, details: RewardDetails) -> None:
         setattr(reward, field.name, getattr(details, field.name))
 
 
-def _require_own(tenant: Tenant, reward: Reward) -> None:
-    if reward.tenant_id != tenant.id:
-        raise RewardError({"program_id": "this reward belongs to another restaurant"})
-
-
-def _program_id_problem(tenant: Tenant, program_id: str) -> str | None:
+def _program_id_problem(tenant_id: int, program_id: str) -> str | None:
     if not program_id:
         return "must not be empty"
     if len(program_id) > PROGRAM_ID_MAX:
         return f"use at most {PROGRAM_ID_MAX} characters"
-    if reward_by_program_id(tenant, program_id) is not None:
+    if reward_by_program_id(tenant_id, program_id) is not None:
         return "another reward already uses this program id"
     return None
 
@@ -294,9 +285,9 @@ def _placeholder_id() -> str:
     return "new-" + secrets.token_hex(8)
 
 
-def _generated_program_id(tenant: Tenant, row_id: int) -> str:
+def _generated_program_id(tenant_id: int, row_id: int) -> str:
     """The row id as a string, unless an imported reward already uses it."""
     candidate = str(row_id)
-    while reward_by_program_id(tenant, candidate) is not None:
+    while reward_by_program_id(tenant_id, candidate) is not None:
         candidate = f"{row_id}-{secrets.token_hex(2)}"
     return candidate

@@ -11,6 +11,7 @@ from sqlalchemy import exists, select
 from ...extensions import db
 from ...models import LedgerEntry, Order, Reward, Tenant
 from ...rules.order_review import MAX_POINTS_PER_ORDER
+from ...validation import FieldErrors
 
 NAME_MAX = 128
 MAX_DECIMAL_DIGITS = 4
@@ -22,14 +23,6 @@ MAX_ADJUSTMENT_LIMIT = 10_000_000
 DEFAULT_MAX_POINTS_PER_ORDER = 10_000
 DEFAULT_MAX_ORDER_AMOUNT = 1_000_000
 DEFAULT_ADJUSTMENT_OWNER_LIMIT = 1_000
-
-
-class SettingsError(ValueError):
-    """Nothing was saved; `errors` maps each field name to what is wrong with it."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -46,20 +39,7 @@ class TenantSettings:
     adjustment_owner_limit: int | None = DEFAULT_ADJUSTMENT_OWNER_LIMIT
 
 
-def settings_of(tenant: Tenant) -> TenantSettings:
-    return TenantSettings(
-        tenant.name,
-        tenant.currency,
-        tenant.decimal_digits,
-        tenant.points_per_unit,
-        tenant.points_validity_days,
-        tenant.max_points_per_order,
-        tenant.max_order_amount,
-        tenant.adjustment_owner_limit,
-    )
-
-
-def stored_amounts(tenant: Tenant) -> list[str]:
+def stored_amounts(tenant_id: int) -> list[str]:
     """What already holds money in minor units, so changing decimal digits would rescale it.
 
     Rewards (values, minimum orders), orders and cash balances are all integers read with the
@@ -69,15 +49,16 @@ def stored_amounts(tenant: Tenant) -> list[str]:
     found = [
         label
         for label, model in holders
-        if db.session.scalar(select(exists().where(model.tenant_id == tenant.id)))
+        if db.session.scalar(select(exists().where(model.tenant_id == tenant_id)))
     ]
-    cash = exists().where(LedgerEntry.tenant_id == tenant.id, LedgerEntry.unit == "cash")
+    cash = exists().where(LedgerEntry.tenant_id == tenant_id, LedgerEntry.unit == "cash")
     if db.session.scalar(select(cash)):
         found.append("cash balances")
     return found
 
 
-def update_settings(tenant: Tenant, settings: TenantSettings) -> Tenant:
+def update_settings(tenant_id: int, settings: TenantSettings) -> Tenant:
+    tenant = db.session.get(Tenant, tenant_id)
     errors: dict[str, str] = {}
     name = (settings.name or "").strip()
     if not name:
@@ -93,7 +74,7 @@ def update_settings(tenant: Tenant, settings: TenantSettings) -> Tenant:
     if digits is None or not 0 <= digits <= MAX_DECIMAL_DIGITS:
         errors["decimal_digits"] = f"must be from 0 to {MAX_DECIMAL_DIGITS}"
     elif digits != tenant.decimal_digits:
-        in_use = stored_amounts(tenant)
+        in_use = stored_amounts(tenant_id)
         if in_use:
             errors["decimal_digits"] = (
                 f"cannot change while {' and '.join(in_use)} exist: their amounts would be "
@@ -120,7 +101,7 @@ def update_settings(tenant: Tenant, settings: TenantSettings) -> Tenant:
             errors[field_name] = f"must be from 1 to {ceiling:,}"
 
     if errors:
-        raise SettingsError(errors)
+        raise FieldErrors(errors)
     for field_name, (value, _ceiling) in caps.items():
         setattr(tenant, field_name, value)
     tenant.name = name

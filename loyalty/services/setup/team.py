@@ -14,9 +14,11 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ...extensions import db
-from ...models import LoginSession, LoginThrottle, Tenant, User, utcnow
+from ...models import LoginSession, LoginThrottle, User, utcnow
 from ...models.base import UTCDateTime
 from ...models.user import ROLES
+from ...validation import CONFLICT, FieldErrors
+from ..scoping import get_for_tenant
 
 MIN_PASSWORD_LENGTH = 8
 # Logins are unique per email across the installation (the login form asks for no
@@ -25,35 +27,40 @@ EMAIL_NOT_AVAILABLE = "this email cannot be used for a new login: ask them for a
 
 
 class TeamError(ValueError):
-    pass
+    """A change to the team that is refused as a whole (not a field of a form): flashed."""
 
 
 class LoginThrottled(Exception):
     """Too many recent failures for this email or this address."""
 
 
-def team_members(tenant: Tenant) -> list[User]:
+def team_members(tenant_id: int) -> list[User]:
     """Everyone with a login, those who can still sign in first, then by email."""
     return list(
         db.session.scalars(
-            select(User).where(User.tenant_id == tenant.id).order_by(User.active.desc(), User.email)
+            select(User).where(User.tenant_id == tenant_id).order_by(User.active.desc(), User.email)
         )
     )
 
 
 def create_user(
-    tenant: Tenant, email: str, password: str, role: str = "staff", name: str = ""
+    tenant_id: int, email: str, password: str, role: str = "staff", name: str = ""
 ) -> User:
+    """A new login; FieldErrors on role, email or password when it cannot be made."""
     email = email.strip().lower()
+    errors: dict[str, str] = {}
     if role not in ROLES:
-        raise TeamError(f"role must be one of {', '.join(ROLES)}")
+        errors["role"] = f"must be one of {', '.join(ROLES)}"
     if "@" not in email:
-        raise TeamError("enter a valid email address")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise TeamError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
-    _refuse_taken_email(tenant, email)
+        errors["email"] = "enter a valid email address"
+    password_problem = _new_password_problem(password)
+    if password_problem:
+        errors["password"] = password_problem
+    if errors:
+        raise FieldErrors(errors)
+    _refuse_taken_email(tenant_id, email)
     user = User(
-        tenant_id=tenant.id,
+        tenant_id=tenant_id,
         email=email,
         name=name,
         role=role,
@@ -64,20 +71,21 @@ def create_user(
         db.session.commit()
     except IntegrityError:  # the same email added at the same moment elsewhere
         db.session.rollback()
-        _refuse_taken_email(tenant, email)
-        raise TeamError(EMAIL_NOT_AVAILABLE) from None
+        _refuse_taken_email(tenant_id, email)
+        raise FieldErrors({"email": EMAIL_NOT_AVAILABLE}, CONFLICT) from None
     return user
 
 
-def _refuse_taken_email(tenant: Tenant, email: str) -> None:
+def _refuse_taken_email(tenant_id: int, email: str) -> None:
     owner_tenant = db.session.scalar(select(User.tenant_id).where(User.email == email))
-    if owner_tenant == tenant.id:
-        raise TeamError(f"{email} is already on your team")
+    if owner_tenant == tenant_id:
+        raise FieldErrors({"email": f"{email} is already on your team"}, CONFLICT)
     if owner_tenant is not None:
-        raise TeamError(EMAIL_NOT_AVAILABLE)
+        raise FieldErrors({"email": EMAIL_NOT_AVAILABLE}, CONFLICT)
 
 
-def set_role(tenant: Tenant, user: User, role: str, acting: User) -> None:
+def set_role(tenant_id: int, user_id: int, role: str, acting: User) -> None:
+    user = get_for_tenant(User, user_id, tenant_id)
     if role not in ROLES:
         raise TeamError(f"role must be one of {', '.join(ROLES)}")
     if user.id == acting.id and role != "owner":
@@ -86,7 +94,8 @@ def set_role(tenant: Tenant, user: User, role: str, acting: User) -> None:
     db.session.commit()
 
 
-def set_active(tenant: Tenant, user: User, active: bool, acting: User) -> None:
+def set_active(tenant_id: int, user_id: int, active: bool, acting: User) -> None:
+    user = get_for_tenant(User, user_id, tenant_id)
     if user.id == acting.id and not active:
         raise TeamError("you cannot deactivate yourself")
     user.active = active
@@ -95,27 +104,23 @@ def set_active(tenant: Tenant, user: User, active: bool, acting: User) -> None:
     db.session.commit()
 
 
-def set_password(user: User, password: str) -> None:
-    """A new password chosen for them: every browser signed in with the old one is signed out."""
-    _check_new_password(password)
-    user.password_hash = generate_password_hash(password)
-    _delete_sessions(user)
-    db.session.commit()
-
-
 def change_password(user: User, current: str, new: str) -> None:
-    """The user's own change: needs the current password; their other browsers are signed out."""
+    """The user's own change: needs the current password; their other browsers are signed out.
+    FieldErrors on "current" or "new", the fields of the password form."""
     if not check_password_hash(user.password_hash, current or ""):
-        raise TeamError("that is not your current password")
-    _check_new_password(new)
+        raise FieldErrors({"current": "that is not your current password"})
+    problem = _new_password_problem(new)
+    if problem:
+        raise FieldErrors({"new": problem})
     user.password_hash = generate_password_hash(new)
     _delete_sessions(user, keep_token=user.session_token)
     db.session.commit()
 
 
-def _check_new_password(password: str) -> None:
+def _new_password_problem(password: str) -> str | None:
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise TeamError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+        return f"use at least {MIN_PASSWORD_LENGTH} characters"
+    return None
 
 
 def authenticate(
@@ -271,11 +276,9 @@ def end_session(user: User) -> None:
     db.session.commit()
 
 
-def end_all_sessions(tenant: Tenant, user: User) -> None:
-    """Sign `user` out of every browser ("sign out everywhere")."""
-    if user.tenant_id != tenant.id:
-        raise TeamError("not a member of this team")
-    _delete_sessions(user)
+def end_all_sessions(tenant_id: int, user_id: int) -> None:
+    """Sign the member out of every browser ("sign out everywhere")."""
+    _delete_sessions(get_for_tenant(User, user_id, tenant_id))
     db.session.commit()
 
 

@@ -44,14 +44,14 @@ def create_tenant(
     return tenant, credentials
 
 
-def rotate_api_key(tenant: Tenant) -> str:
-    key = _set_api_key(tenant)
+def rotate_api_key(tenant_id: int) -> str:
+    key = _set_api_key(db.session.get(Tenant, tenant_id))
     db.session.commit()
     return key
 
 
-def rotate_webhook_secret(tenant: Tenant) -> str:
-    secret = _set_webhook_secret(tenant)
+def rotate_webhook_secret(tenant_id: int) -> str:
+    secret = _set_webhook_secret(db.session.get(Tenant, tenant_id))
     db.session.commit()
     return secret
 

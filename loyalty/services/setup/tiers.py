@@ -12,9 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
-from ...models import Account, Reward, Tenant, Tier
+from ...models import Account, Reward, Tier
 from ...rules.tiers import TierLevel, requirements, tier_for
+from ...validation import CONFLICT, FieldErrors
 from ..checkout.catalogue import tier_levels
+from ..scoping import get_for_tenant
 from .rewards import media_url_problem
 
 NAME_MAX = 64
@@ -22,14 +24,6 @@ NAME_MAX = 64
 MIN_MULTIPLIER = 100
 MAX_MULTIPLIER = 1000
 MAX_THRESHOLD = 1_000_000_000  # keeps within the 32-bit column
-
-
-class TierError(ValueError):
-    """The tier was not saved; `errors` maps each field name to what is wrong with it."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -48,11 +42,11 @@ class TierRange:
     max_points: int | None  # None for the top tier
 
 
-def tiers_lowest_first(tenant: Tenant) -> list[TierRange]:
+def tiers_lowest_first(tenant_id: int) -> list[TierRange]:
     """The tenant's tiers with the lifetime points each one spans, lowest first."""
     tiers = {
         tier.id: tier
-        for tier in db.session.scalars(select(Tier).where(Tier.tenant_id == tenant.id))
+        for tier in db.session.scalars(select(Tier).where(Tier.tenant_id == tenant_id))
     }
     levels = [
         TierLevel(t.id, t.name, t.threshold_points, t.multiplier_percent) for t in tiers.values()
@@ -60,45 +54,45 @@ def tiers_lowest_first(tenant: Tenant) -> list[TierRange]:
     return [TierRange(tiers[level.tier_id], low, high) for level, low, high in requirements(levels)]
 
 
-def create_tier(tenant: Tenant, details: TierDetails) -> Tier:
-    details = _checked(tenant, details, None)
-    tier = Tier(tenant_id=tenant.id)
+def create_tier(tenant_id: int, details: TierDetails) -> Tier:
+    details = _checked(tenant_id, details, None)
+    tier = Tier(tenant_id=tenant_id)
     _apply(tier, details)
     db.session.add(tier)
     _commit_unique_name(details.name)
     return tier
 
 
-def update_tier(tenant: Tenant, tier: Tier, details: TierDetails) -> Tier:
-    _require_own(tenant, tier)
-    details = _checked(tenant, details, tier)
+def update_tier(tenant_id: int, tier_id: int, details: TierDetails) -> Tier:
+    tier = get_for_tenant(Tier, tier_id, tenant_id)
+    details = _checked(tenant_id, details, tier)
     _apply(tier, details)
     _commit_unique_name(details.name)
     return tier
 
 
-def delete_tier(tenant: Tenant, tier: Tier) -> None:
+def delete_tier(tenant_id: int, tier_id: int) -> None:
     """Refused while a reward requires the tier: silently opening it to everyone would surprise."""
-    _require_own(tenant, tier)
+    tier = get_for_tenant(Tier, tier_id, tenant_id)
     titles = list(
         db.session.scalars(
             select(Reward.title)
-            .where(Reward.tenant_id == tenant.id, Reward.min_tier_id == tier.id)
+            .where(Reward.tenant_id == tenant_id, Reward.min_tier_id == tier.id)
             .order_by(Reward.id)
         )
     )
     if titles:
-        raise TierError(
+        raise FieldErrors(
             {"tier": f"rewards require this tier: {', '.join(titles)}. Change them first."}
         )
     db.session.delete(tier)
     db.session.commit()
 
 
-def _checked(tenant: Tenant, details: TierDetails, current: Tier | None) -> TierDetails:
+def _checked(tenant_id: int, details: TierDetails, current: Tier | None) -> TierDetails:
     errors: dict[str, str] = {}
     name = (details.name or "").strip()
-    others = select(Tier).where(Tier.tenant_id == tenant.id)
+    others = select(Tier).where(Tier.tenant_id == tenant_id)
     if current is not None:
         others = others.where(Tier.id != current.id)
     if not name:
@@ -127,7 +121,7 @@ def _checked(tenant: Tenant, details: TierDetails, current: Tier | None) -> Tier
             errors["media_url"] = problem
 
     if errors:
-        raise TierError(errors)
+        raise FieldErrors(errors)
     return TierDetails(name, threshold, multiplier, (details.description or "").strip(), media_url)
 
 
@@ -137,7 +131,7 @@ def _commit_unique_name(name: str) -> None:
     except IntegrityError:
         # Another request saved a tier of the same name between our check and the write.
         db.session.rollback()
-        raise TierError({"name": f"there is already a tier called {name}"}) from None
+        raise FieldErrors({"name": f"there is already a tier called {name}"}, CONFLICT) from None
 
 
 def _apply(tier: Tier, details: TierDetails) -> None:
@@ -146,11 +140,6 @@ def _apply(tier: Tier, details: TierDetails) -> None:
     tier.multiplier_percent = details.multiplier_percent
     tier.description = details.description
     tier.media_url = details.media_url
-
-
-def _require_own(tenant: Tenant, tier: Tier) -> None:
-    if tier.tenant_id != tenant.id:
-        raise TierError({"tier": "this tier belongs to another restaurant"})
 
 
 @dataclass(frozen=True)

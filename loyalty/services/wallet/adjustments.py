@@ -11,15 +11,12 @@ from sqlalchemy import func, select
 from ...extensions import db
 from ...models import Account, LedgerEntry, Order, Tenant
 from ...rules.lifetime import lifetime_after_debit
+from ...validation import FieldErrors
 from ..scoping import get_for_tenant
 from .ledger import InsufficientBalance, Posting, lock_account, post
 
 ADJUSTMENT_TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 MAX_ADJUSTMENT = 10_000_000
-
-
-class AdjustmentError(ValueError):
-    """A points adjustment that cannot be made; the message is shown next to the form."""
 
 
 @dataclass(frozen=True)
@@ -49,22 +46,23 @@ def adjust_points(
     lifetime points (they usually restore points an order should have earned) and debits take
     them away again, never below what orders earned (rules.lifetime), so adding and removing a
     million points cannot mint a tier. Above the restaurant's limit only an owner may adjust.
+    Refusals are FieldErrors on "reason" or "points" (the form's fields).
     """
     reason = (reason or "").strip()
     if not reason:
-        raise AdjustmentError("Say why the points change: the reason is kept in the ledger.")
+        raise _refused("Say why the points change: the reason is kept in the ledger.", "reason")
     if amount == 0:
-        raise AdjustmentError("Enter a number of points other than zero.")
+        raise _refused("Enter a number of points other than zero.")
     if abs(amount) > MAX_ADJUSTMENT:
-        raise AdjustmentError(f"At most {MAX_ADJUSTMENT:,} points in one adjustment.")
+        raise _refused(f"At most {MAX_ADJUSTMENT:,} points in one adjustment.")
     if not ADJUSTMENT_TOKEN_PATTERN.match(token or ""):
-        raise AdjustmentError("This form has expired: reload the page and try again.")
+        raise _refused("This form has expired: reload the page and try again.")
     limit = db.session.scalar(select(Tenant.adjustment_owner_limit).where(Tenant.id == tenant_id))
     if abs(amount) > limit and not by_owner:
-        raise AdjustmentError(f"Adjustments over {limit:,} points need an owner.")
+        raise _refused(f"Adjustments over {limit:,} points need an owner.")
     account = get_for_tenant(Account, account_id, tenant_id)
-    if account.merged_into_id is not None or account.erased_at is not None:
-        raise AdjustmentError("This account is retired: adjust the account it was merged into.")
+    if account.retired:
+        raise _refused("This account is retired: adjust the account it was merged into.")
     key = f"adjust:{token}"
     try:
         balances = lock_account(account.id)
@@ -94,17 +92,20 @@ def adjust_points(
             ),
         )
         if entry.account_id != account.id:
-            raise AdjustmentError("This form was already used for another account.")
+            raise _refused("This form was already used for another account.")
         db.session.commit()
     except InsufficientBalance as error:
         db.session.rollback()
-        raise AdjustmentError(
-            f"The balance is {error.balance:,} points: it cannot go below zero."
-        ) from None
-    except AdjustmentError:
+        message = f"The balance is {error.balance:,} points: it cannot go below zero."
+        raise _refused(message) from None
+    except FieldErrors:
         db.session.rollback()
         raise
     return Adjustment(entry, repeated=already is not None)
+
+
+def _refused(message: str, field: str = "points") -> FieldErrors:
+    return FieldErrors({field: message})
 
 
 def _earned_by_orders(account_id: int) -> int:

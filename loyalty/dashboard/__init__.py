@@ -5,19 +5,18 @@ from flask import Flask
 from flask_login import current_user
 
 from ..extensions import login_manager
-from ..rules.money import format_money, format_percent
+from ..rules.money import format_money, format_percent, format_points
+from ..time import format_date, format_datetime, format_time, to_iso
 from .auth.sessions import load_user
 from .converters import RowIdConverter
 
-# Navigation in display order; an entry shows only once its blueprint is registered.
+# Navigation in display order; owner-only pages are hidden from everyone else.
 NAV_ITEMS = (
     ("home.index", "Home"),
     ("rewards.index", "Rewards"),
     ("tiers.index", "Tiers"),
-    ("campaigns.index", "Campaigns"),
     ("accounts.index", "Accounts"),
     ("segments.index", "Segments"),
-    ("stats.index", "Stats"),
     ("integration.index", "Integration"),
     ("settings.index", "Settings"),
     ("team.index", "Team"),
@@ -48,13 +47,19 @@ def register_dashboard(app: Flask) -> None:
             "nav_items": [
                 (endpoint, label)
                 for endpoint, label in NAV_ITEMS
-                if endpoint in views
-                and (is_owner or not getattr(views[endpoint], "owner_only", False))
+                if is_owner or not getattr(views[endpoint], "owner_only", False)
             ]
         }
 
     app.add_template_filter(format_money, "money")
     app.add_template_filter(format_percent, "percent")
+    app.add_template_filter(format_points, "points")
+    app.add_template_filter(format_points, "number")  # counts of accounts, orders, pages
+    # Moments read in UTC everywhere; `iso` is for <time datetime="...">.
+    app.add_template_filter(format_date, "date")
+    app.add_template_filter(format_datetime, "datetime")
+    app.add_template_filter(format_time, "time")
+    app.add_template_filter(to_iso, "iso")
 
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"

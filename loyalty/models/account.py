@@ -7,14 +7,17 @@ from datetime import date, datetime
 from sqlalchemy import (
     JSON,
     Boolean,
+    ColumnElement,
     Date,
     ForeignKey,
     Index,
     Integer,
     String,
     UniqueConstraint,
+    or_,
     text,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -96,6 +99,15 @@ class Account(TenantScoped, Timestamps, db.Model):
         back_populates="account", cascade="all, delete-orphan", order_by="AccountTag.tag"
     )
 
+    @hybrid_property
+    def retired(self) -> bool:
+        """Merged into another account or erased: kept for the figures, no longer a customer."""
+        return self.merged_into_id is not None or self.erased_at is not None
+
+    @retired.inplace.expression
+    @classmethod
+    def _retired_expression(cls) -> ColumnElement[bool]:
+        return or_(cls.merged_into_id.is_not(None), cls.erased_at.is_not(None))
     @property
     def display_name(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()

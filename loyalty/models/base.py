@@ -8,9 +8,9 @@ from sqlalchemy import DateTime, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from ..time import utcnow
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+__all__ = ["TenantScoped", "Timestamps", "UTCDateTime", "utcnow"]
 
 
 class UTCDateTime(TypeDecorator):

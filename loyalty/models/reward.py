@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ..rules.availability import Availability, availability
 from .base import TenantScoped, Timestamps, UTCDateTime
 from .tier import Tier
 
@@ -38,3 +39,7 @@ class Reward(TenantScoped, Timestamps, db.Model):
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     min_tier: Mapped[Tier | None] = relationship()
+
+    def availability(self, now: datetime) -> Availability:
+        """Live, scheduled, ended or archived at `now` (rules.availability)."""
+        return availability(self.active_from, self.active_to, now, self.archived_at is not None)

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from .availability import Availability, availability
 from .basket import Basket, BasketItem
 from .money import format_money
 
@@ -259,9 +260,10 @@ def _program_problems(program: Program, tier_rank: int | None, now: datetime) ->
     problems = []
     if program.type not in REWARD_TYPES:
         problems.append(_Problem(f"unsupported type {program.type}", "Program not available"))
-    if program.active_to is not None and now >= program.active_to:
+    window = availability(program.active_from, program.active_to, now)
+    if window is Availability.ENDED:
         problems.append(_Problem("expired", "Program expired"))
-    if program.active_from is not None and now < program.active_from:
+    elif window is Availability.SCHEDULED:
         problems.append(_Problem("not yet active", "Program not active yet"))
     minimum_rank = program.min_tier_rank
     if minimum_rank is not None and (tier_rank is None or tier_rank < minimum_rank):

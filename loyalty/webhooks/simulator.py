@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from ..time import parse_iso
 from .signature import HEADER, sign
 
 REGISTRATION_PATH = "/webhooks/deliverect/registration"
@@ -223,7 +224,7 @@ class Simulator:
             "firstName": "Simulator",
             "lastName": "Test",
             "email": email,
-            "dateOfBirth": "1990-05-17T00:00:00+00:00",
+            "dateOfBirth": "1990-05-17T00:00:00Z",
         }
         created = self.call("create customer", "POST", self.urls["customerURL"], body)
         profile = self.expect(created, 200)
@@ -454,6 +455,9 @@ class Simulator:
             exchange.problems.append("status must be one of " + ", ".join(sorted(STATUSES)))
         if not isinstance(body.get("lifetimePointsBalance"), int | float):
             exchange.problems.append("lifetimePointsBalance must be a number")
+        for name in ("dateOfBirth", "acceptedTCAt"):
+            if body.get(name) is not None and not _is_utc_moment(body[name]):
+                exchange.problems.append(f"{name} must be an ISO 8601 UTC time ending in Z")
         if with_balance and not isinstance(body.get("balance"), int | float):
             exchange.problems.append("a created customer carries its points balance")
 
@@ -468,6 +472,16 @@ class Simulator:
             exchange.problems.append(f"unknown scope type {scope.get('type')!r}")
         if scope.get("type") == "product" and "quantity" not in scope:
             exchange.problems.append("a product scope must carry quantity (null = all)")
+
+
+def _is_utc_moment(value: Any) -> bool:
+    if not isinstance(value, str) or not value.endswith("Z"):
+        return False
+    try:
+        parse_iso(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _basket_item(quantity: int = 1) -> dict:

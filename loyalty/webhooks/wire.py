@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ..models import Account
+from ..rules.checkout import WALLET_EXTERNAL_ID, CashCheck
 from ..services.checkout.redemption import RequestedProgram
 from ..services.setup.tiers import TierInfo
-from ..services.wallet.balances import WALLET_EXTERNAL_ID, CashCheck, Wallet
-
-
-def iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat() if moment else None
+from ..services.wallet.balances import Wallet
+from ..time import to_iso_or_none
 
 
 def tier_json(tier: TierInfo) -> dict:
@@ -41,9 +39,9 @@ def customer_json(account: Account, tier: TierInfo | None, with_balance: bool = 
         "lastName": account.last_name,
         "email": account.email,
         "phoneNumber": account.phone,
-        "dateOfBirth": iso(birth),
+        "dateOfBirth": to_iso_or_none(birth),
         "status": account.status,
-        "acceptedTCAt": iso(account.accepted_tc_at),
+        "acceptedTCAt": to_iso_or_none(account.accepted_tc_at),
         "lifetimePointsBalance": account.lifetime_points,
         "tier": tier_json(tier) if tier else None,
     }

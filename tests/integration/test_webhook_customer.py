@@ -29,7 +29,7 @@ def test_create_customer_answers_the_profile_with_balance(john):
     assert set(john) == PROFILE_KEYS | {"balance"}
     assert john["email"] == "john@x.com"
     assert john["phoneNumber"] == "+32470123456"
-    assert john["dateOfBirth"] == "1970-01-01T00:00:00+00:00"
+    assert john["dateOfBirth"] == "1970-01-01T00:00:00Z"
     assert john["status"] == "active"
     assert john["acceptedTCAt"] is not None
     assert (john["balance"], john["lifetimePointsBalance"], john["tier"]) == (0, 0, None)

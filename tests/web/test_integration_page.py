@@ -3,15 +3,12 @@
 import threading
 
 import pytest
-from flask import render_template
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import make_server
 
-from loyalty.extensions import db
-from loyalty.services.checkout.customers import NewCustomer, create_customer
 from loyalty.services.setup.team import create_user
-from tests.conftest import PASSWORD
-from tests.support.deliverect import Deliverect, add_reward, basket_order, give_points, item
+from tests.support.app import PASSWORD
+from tests.support.deliverect import Deliverect, add_reward
 
 
 @pytest.fixture()
@@ -110,38 +107,6 @@ def test_send_test_calls_runs_the_simulator_against_this_server(owner_client, te
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_account_holds_partial_shows_held_and_redeemed_points(app, client, tenant, registered):
-    account = create_customer(tenant.id, NewCustomer(email="jane@x.com"))
-    give_points(account, 500, "opening")
-    add_reward(tenant, "1", "discount_amount", 100, 200, title="Two euros off")
-    body = {
-        "sessionId": "s1",
-        "programIds": ["1"],
-        "order": basket_order(account.external_id, [item("A", 900)]),
-    }
-    registered.post("/programs/validate", body, with_ids=True)
-    order = {
-        "orderId": "O-1",
-        "customer": {"loyaltyProviderCustomerId": account.external_id},
-        "paymentAmount": 0,
-        "discounts": [{"programId": "1", "amount": 200}],
-    }
-    add_reward(tenant, "2", "discount_amount", 50, 100, title="One euro off")
-    registered.post(
-        "/programs/validate", {**body, "sessionId": "s2", "programIds": ["2"]}, with_ids=True
-    )
-    registered.post("/orders", {**order, "sessionId": "s1"}, with_ids=True)
-    with app.test_request_context():
-        html = render_template(
-            "partials/_account_holds.html",
-            account=db.session.get(type(account), account.id),
-            tenant=tenant,
-        )
-    assert "<strong>50</strong> points are held" in html
-    assert "Two euros off" in html and "used by an order" in html
-    assert "-100 pts" in html
-
-
 def test_both_tenants_are_told_when_a_registration_is_refused_for_an_owned_account(
     app, client, tenant, other_tenant, owner
 ):
@@ -157,7 +122,7 @@ def test_both_tenants_are_told_when_a_registration_is_refused_for_an_owned_accou
     assert other_tenant.name not in owner_page
     client.post("/logout")
 
-    other_owner = create_user(other_tenant, "owner@burgerbar.test", PASSWORD, role="owner")
+    other_owner = create_user(other_tenant.id, "owner@burgerbar.test", PASSWORD, role="owner")
     client.post("/login", data={"email": other_owner.email, "password": PASSWORD})
     refused_page = client.get("/integration/").get_data(as_text=True)
     assert "Registration refused" in refused_page

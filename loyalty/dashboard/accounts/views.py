@@ -24,7 +24,7 @@ from ...services.accounts.erasure import ErasureError, erase_account
 from ...services.accounts.events import EventError, record_relation_event, timeline
 from ...services.accounts.history import ledger_page, orders_page
 from ...services.accounts.merge import MergeError, merge_accounts
-from ...services.accounts.profile import AccountError, AccountExists, find_account, update_profile
+from ...services.accounts.profile import AccountExists, find_account, update_profile
 from ...services.accounts.search import (
     COUNT_CAP,
     SORTS,
@@ -42,12 +42,15 @@ from ...services.checkout.orders import (
     dismiss_held_order,
     held_orders_page,
 )
+from ...services.checkout.redemption import account_activity
 from ...services.reporting.exports import ExportSpec, csv_lines, export_rows
 from ...services.scoping import get_for_tenant, parse_row_id
-from ...services.wallet.adjustments import AdjustmentError, adjust_points, new_adjustment_token
+from ...services.wallet.adjustments import adjust_points, new_adjustment_token
 from ...services.wallet.ledger import owed_points
+from ...validation import FieldErrors
 from ..access import current_tenant, owner_required
 from ..auth.forms import EmptyForm
+from ..forms import show_field_errors
 from ..storable import refuse_unstorable_text
 from . import bp
 from .forms import RELATION_LABELS, AdjustForm, MergeForm, ProfileForm, RelationForm, TagsForm
@@ -194,6 +197,7 @@ def _page(account: Account, status: int = 200, **forms):
         "button_form": EmptyForm(),
         "relation_labels": RELATION_LABELS,
         "owed": owed_points(tenant.id, account),
+        "redemption_activity": account_activity(tenant.id, account.id, utcnow()),
         "merged_into": (
             get_for_tenant(Account, account.merged_into_id, tenant.id)
             if account.merged_into_id
@@ -243,17 +247,13 @@ def edit_profile(account_id: int):
     form = ProfileForm()
     if form.validate_on_submit():
         try:
-            update_profile(account, form.profile())
+            update_profile(account.tenant_id, account.id, form.profile())
         except AccountExists as error:
             getattr(form, error.field_name if error.field_name != "id" else "card").errors.append(
                 f"Another account already has this {error.field_name}."
             )
-        except AccountError as error:
-            field, _, message = str(error).partition(": ")
-            target = getattr(form, field, None)
-            (target.errors if target is not None else form.form_errors).append(
-                message or str(error)
-            )
+        except FieldErrors as error:
+            show_field_errors(form, error, fallback="card")
         else:
             flash("Profile saved.", "success")
             return redirect(url_for("accounts.show", account_id=account.id), 303)
@@ -301,8 +301,8 @@ def adjust(account_id: int):
                 form.token.data,
                 by_owner=current_user.is_owner,
             )
-        except AdjustmentError as error:
-            form.points.errors.append(str(error))
+        except FieldErrors as error:
+            show_field_errors(form, error, fallback="points")
         else:
             if not result.repeated:
                 flash(f"{form.points.data:+,} points: {form.reason.data.strip()}", "success")
@@ -366,7 +366,7 @@ def _settle_held_order(tenant, order: Order, settle, refusal: type[Exception], d
     if not EmptyForm().validate_on_submit():
         return
     try:
-        order = settle(tenant, order.id, current_user.id, utcnow())
+        order = settle(tenant.id, order.id, current_user.id, utcnow())
     except refusal as error:
         flash(str(error), "error")
     else:
@@ -389,7 +389,7 @@ def add_relation(account_id: int):
         try:
             record_relation_event(
                 tenant.id,
-                account,
+                account.id,
                 other_id,
                 form.type.data,
                 do_not_process_symmetry=form.do_not_process_symmetry.data,

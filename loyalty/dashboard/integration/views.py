@@ -6,8 +6,6 @@ from flask import current_app, make_response, render_template, request
 from flask_login import login_required
 
 from ...extensions import db
-from ...models import Account, utcnow
-from ...services.checkout.redemption import AccountActivity, account_activity
 from ...services.deliverect.call_log import STATUS_CLASSES, CallFilter, endpoints_seen, recent_calls
 from ...services.deliverect.links import (
     links_for_tenant,
@@ -107,9 +105,3 @@ def _test_call_target() -> tuple[str, Transport]:
         return public.rstrip("/"), urllib_transport(SIMULATOR_TIMEOUT_SECONDS)
     app = current_app._get_current_object()
     return IN_PROCESS_BASE_URL + request.script_root, app_transport(app)
-
-
-@bp.app_template_global("account_redemption_activity")
-def account_redemption_activity(account: Account) -> AccountActivity:
-    """Data for partials/_account_holds.html when the including view did not pass it."""
-    return account_activity(account.tenant_id, account.id, utcnow())

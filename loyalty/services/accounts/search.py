@@ -296,7 +296,7 @@ def conditions(
         else [Account.tenant_id == tenant_id]
     )
     if not criteria.include_retired:
-        where += [Account.merged_into_id.is_(None), Account.erased_at.is_(None)]
+        where.append(~Account.retired)
     if criteria.tag:
         where.append(
             exists().where(

@@ -25,6 +25,7 @@ from ...extensions import db
 from ...models import Reward, Tenant, Tier
 from ...rules.programs import Program
 from ...rules.tiers import TierLevel
+from ...time import to_iso_or_none
 
 
 def tier_levels(tenant_id: int) -> list[TierLevel]:
@@ -65,7 +66,7 @@ def listing(reward: Reward, applicable: bool = True) -> dict:
         "itemPLU": reward.item_plu,
         "quantity": reward.quantity,
         "minOrderValue": reward.min_order_value,
-        "expiresAt": _iso(reward.active_to),
+        "expiresAt": to_iso_or_none(reward.active_to),
         "media": (
             {"url": reward.media_url, "mediaType": reward.media_type or "image"}
             if reward.media_url
@@ -83,10 +84,6 @@ def live_rewards(tenant_id: int) -> list[Reward]:
             .order_by(Reward.id)
         )
     )
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
 # --- the webhooks' cached catalogue ------------------------------------------------------------

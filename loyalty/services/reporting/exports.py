@@ -19,6 +19,7 @@ from ...extensions import db
 from ...models import Account, AccountTag, Tenant
 from ...rules.money import format_money
 from ...rules.tiers import tier_for
+from ...time import to_iso
 from ..accounts.search import SearchCriteria, conditions
 from ..checkout.catalogue import tier_levels
 
@@ -163,8 +164,8 @@ def export_rows(spec: ExportSpec, default_region: str | None = None) -> Iterator
                 format_money(cash, digits),
                 ",".join(sorted((tag_list or "").split(","))) if tag_list else "",
                 "yes" if consent else "no",
-                _iso(joined),
-                _iso(last_order),
+                to_iso(joined) if joined else "",
+                to_iso(last_order) if last_order else "",
             ]
         yield [safe_cell(cell) for cell in cells]
 
@@ -196,14 +197,6 @@ def _where(spec: ExportSpec, default_region: str | None) -> list:
     if spec.contacts:
         # Only people who agreed to marketing, and never a retired duplicate of one.
         where.append(
-            and_(
-                Account.marketing_consent.is_(True),
-                Account.merged_into_id.is_(None),
-                Account.erased_at.is_(None),
-            )
+            and_(Account.marketing_consent.is_(True), ~Account.retired)
         )
     return where
-
-
-def _iso(moment) -> str:
-    return moment.isoformat().replace("+00:00", "Z") if moment else ""

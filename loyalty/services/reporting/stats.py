@@ -26,14 +26,14 @@ def headline(tenant_id: int, now: datetime, days: int = 30) -> Headline:
     accounts = db.session.scalar(
         select(func.count())
         .select_from(Account)
-        .where(Account.tenant_id == tenant_id, Account.merged_into_id.is_(None))
+        .where(Account.tenant_id == tenant_id, ~Account.retired)
     )
     new_accounts = db.session.scalar(
         select(func.count())
         .select_from(Account)
         .where(
             Account.tenant_id == tenant_id,
-            Account.merged_into_id.is_(None),
+            ~Account.retired,
             Account.created_at >= since,
         )
     )

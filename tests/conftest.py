@@ -12,15 +12,12 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import text
 
-from loyalty import create_app
 from loyalty.extensions import db
 from loyalty.services.setup.team import create_user
 from loyalty.services.setup.tenants import create_tenant
+from tests.support.app import PASSWORD, empty_all_tables, make_app
 from tests.support.postgres import TemporaryPostgres
-
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="session")
@@ -37,19 +34,6 @@ def postgres_url():
         server.stop()
 
 
-def make_app(database_url: str, **overrides):
-    config = {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "WTF_CSRF_ENABLED": False,
-        "LOGIN_THROTTLE_MAX_FAILURES": 5,
-        "PUBLIC_BASE_URL": "https://loyalty.example.com",
-    }
-    config.update(overrides)
-    return create_app(config)
-
-
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request, tmp_path_factory):
     if request.param == "sqlite":
@@ -63,16 +47,6 @@ def schema_app(database_url):
     with app.app_context():
         db.create_all()
     return app
-
-
-def empty_all_tables() -> None:
-    tables = [t.name for t in db.metadata.sorted_tables]
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    else:
-        for name in reversed(tables):
-            db.session.execute(text(f"DELETE FROM {name}"))
-    db.session.commit()
 
 
 @pytest.fixture()
@@ -127,12 +101,14 @@ def other_tenant(app):
 
 @pytest.fixture()
 def owner(tenant):
-    return create_user(tenant, "owner@trattoria.test", PASSWORD, role="owner", name="Olivia Owner")
+    return create_user(
+        tenant.id, "owner@trattoria.test", PASSWORD, role="owner", name="Olivia Owner"
+    )
 
 
 @pytest.fixture()
 def staff(tenant):
-    return create_user(tenant, "staff@trattoria.test", PASSWORD, role="staff", name="Sam Staff")
+    return create_user(tenant.id, "staff@trattoria.test", PASSWORD, role="staff", name="Sam Staff")
 
 
 class AuthActions:

@@ -26,11 +26,15 @@ def tier_for(lifetime_points: int, tiers: Sequence[TierLevel]) -> TierLevel | No
 
 
 def next_tier(lifetime_points: int, tiers: Sequence[TierLevel]) -> tuple[TierLevel, int] | None:
-    """The next tier up and the lifetime points still needed; None at the top."""
-    for tier in _lowest_first(tiers):
-        if tier.threshold_points > lifetime_points:
-            return tier, tier.threshold_points - lifetime_points
-    return None
+    """The next tier up and the lifetime points still needed; None at the top.
+
+    Of tiers that start at the same threshold it is the one tier_for gives there."""
+    above = [tier for tier in _lowest_first(tiers) if tier.threshold_points > lifetime_points]
+    if not above:
+        return None
+    threshold = above[0].threshold_points
+    nearest = [tier for tier in above if tier.threshold_points == threshold]
+    return nearest[-1], threshold - lifetime_points
 
 
 def rank_of(tier_id: int | None, tiers: Sequence[TierLevel]) -> int | None:

@@ -10,11 +10,9 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
-from flask import Flask
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page
 from werkzeug.serving import make_server
 
 from loyalty import create_app
@@ -29,6 +27,8 @@ from loyalty.services.setup.team import create_user
 from loyalty.services.setup.tenants import create_tenant
 from loyalty.services.setup.tiers import TierDetails, create_tier
 from loyalty.services.wallet.adjustments import adjust_points, new_adjustment_token
+from tests.support.app import PASSWORD
+from tests.support.browser import LiveServer, Restaurant, sign_in
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -40,22 +40,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-PASSWORD = "correct horse battery"
 _restaurant_numbers = itertools.count(1)
-
-
-@dataclass
-class LiveServer:
-    app: Flask
-    url: str
-
-
-@dataclass
-class Restaurant:
-    tenant_id: int
-    slug: str
-    email: str
-    password: str
 
 
 @pytest.fixture(scope="session")
@@ -98,17 +83,9 @@ def restaurant(live_server: LiveServer) -> Restaurant:
     with live_server.app.app_context():
         tenant, _credentials = create_tenant(f"trattoria-{number}", f"Trattoria {number}")
         owner = create_user(
-            tenant, f"owner{number}@trattoria.test", PASSWORD, role="owner", name="Olivia"
+            tenant.id, f"owner{number}@trattoria.test", PASSWORD, role="owner", name="Olivia"
         )
         return Restaurant(tenant.id, tenant.slug, owner.email, PASSWORD)
-
-
-def sign_in(page: Page, restaurant: Restaurant) -> None:
-    page.goto("/login")
-    page.get_by_label("Email").fill(restaurant.email)
-    page.get_by_label("Password").fill(restaurant.password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Last 30 days")).to_be_visible()
 
 
 @pytest.fixture()
@@ -125,9 +102,9 @@ def dashboard_pages(live_server: LiveServer, restaurant: Restaurant) -> list[str
     with live_server.app.app_context():
         tenant = db.session.get(Tenant, restaurant.tenant_id)
         reward = create_reward(
-            tenant, RewardDetails("Free espresso", "free_item", 100, 0, item_plu="ESP-1")
+            tenant.id, RewardDetails("Free espresso", "free_item", 100, 0, item_plu="ESP-1")
         )
-        tier = create_tier(tenant, TierDetails("Gold", 500, 150))
+        tier = create_tier(tenant.id, TierDetails("Gold", 500, 150))
         account = create_account(
             tenant.id,
             Profile(

@@ -11,8 +11,7 @@ from playwright.sync_api import Page, expect
 from loyalty.extensions import db
 from loyalty.services.accounts.profile import Profile, create_account
 from loyalty.services.wallet.ledger import ledger_sum
-
-from .conftest import LiveServer, Restaurant
+from tests.support.browser import LiveServer, Restaurant
 
 pytestmark = pytest.mark.browser
 

@@ -10,8 +10,7 @@ from sqlalchemy import select
 
 from loyalty.extensions import db
 from loyalty.models import Reward
-
-from .conftest import LiveServer, Restaurant, sign_in
+from tests.support.browser import LiveServer, Restaurant, sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -3,7 +3,7 @@
 import pytest
 
 from loyalty.extensions import db
-from tests.conftest import empty_all_tables, make_app
+from tests.support.app import empty_all_tables, make_app
 from tests.support.deliverect import Deliverect
 
 

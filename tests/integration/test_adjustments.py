@@ -8,8 +8,9 @@ import pytest
 
 from loyalty.extensions import db
 from loyalty.models import Account, LedgerEntry
-from loyalty.services.wallet.adjustments import AdjustmentError, adjust_points, new_adjustment_token
+from loyalty.services.wallet.adjustments import adjust_points, new_adjustment_token
 from loyalty.services.wallet.ledger import ledger_sum
+from loyalty.validation import FieldErrors
 from tests.support.accounts import customer, earn
 
 
@@ -40,7 +41,7 @@ def test_a_credit_counts_towards_lifetime_points_and_a_debit_takes_it_back(tenan
 def test_bad_adjustments_are_refused_and_write_nothing(
     tenant, staff, zoe, amount, reason, token, message
 ):
-    with pytest.raises(AdjustmentError, match=message):
+    with pytest.raises(FieldErrors, match=message):
         adjust_points(tenant.id, zoe.id, amount, reason, staff.id, token or new_adjustment_token())
     assert ledger_sum(zoe.id) == 0 and db.session.query(LedgerEntry).count() == 0
 
@@ -57,7 +58,7 @@ def test_a_form_token_cannot_be_replayed_on_another_account(tenant, staff, zoe):
     other = customer(tenant, external_id="other")
     token = new_adjustment_token()
     adjust_points(tenant.id, zoe.id, 25, "stamps", staff.id, token)
-    with pytest.raises(AdjustmentError, match="another account"):
+    with pytest.raises(FieldErrors, match="another account"):
         adjust_points(tenant.id, other.id, 25, "stamps", staff.id, token)
     assert ledger_sum(other.id) == 0
 
@@ -67,7 +68,7 @@ def test_a_retired_account_cannot_be_adjusted(tenant, staff, owner, zoe):
 
     survivor = customer(tenant, external_id="survivor")
     merge_accounts(tenant.id, survivor.id, zoe.id, owner.id)
-    with pytest.raises(AdjustmentError, match="retired"):
+    with pytest.raises(FieldErrors, match="retired"):
         adjust_points(tenant.id, zoe.id, 5, "x", staff.id, new_adjustment_token())
 
 
@@ -102,7 +103,7 @@ def test_two_debits_racing_on_one_account_cannot_overdraw_it(app, tenant, staff,
         for _ in range(2)
     ]
     results = race(app, jobs)
-    failures = [r for r in results if isinstance(r, AdjustmentError)]
+    failures = [r for r in results if isinstance(r, FieldErrors)]
     assert len(failures) == 1, results
     db.session.expire_all()
     assert db.session.get(Account, account_id).points_balance == 40 == ledger_sum(account_id)

@@ -26,7 +26,7 @@ from bench.webhooks import (
 )
 from loyalty.extensions import db
 from loyalty.rules.programs import REWARD_TYPES
-from tests.conftest import empty_all_tables, make_app
+from tests.support.app import empty_all_tables, make_app
 
 pytestmark = pytest.mark.postgres
 

@@ -40,7 +40,8 @@ def guests(tenant):
     return made
 
 
-def test_the_export_holds_every_matching_account_not_just_one_page(owner_client, guests):
+@pytest.mark.usefixtures("guests")
+def test_the_export_holds_every_matching_account_not_just_one_page(owner_client):
     response = owner_client.get("/accounts/export.csv?q=guest&tag=lunch")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
@@ -50,25 +51,29 @@ def test_the_export_holds_every_matching_account_not_just_one_page(owner_client,
     assert rows[0]["tags"] == "lunch" and rows[0]["email"] == "guest0@example.com"
 
 
-def test_the_export_streams_instead_of_building_the_file(owner_client, guests):
+@pytest.mark.usefixtures("guests")
+def test_the_export_streams_instead_of_building_the_file(owner_client):
     response = owner_client.get("/accounts/export.csv")
     assert response.is_streamed
     assert len(parse(response.get_data(as_text=True))) == 60
 
 
-def test_the_contact_export_holds_only_people_who_agreed_to_marketing(owner_client, guests):
+@pytest.mark.usefixtures("guests")
+def test_the_contact_export_holds_only_people_who_agreed_to_marketing(owner_client):
     rows = parse(owner_client.get("/accounts/contacts.csv").get_data(as_text=True))
     assert list(rows[0]) == ["id", "name", "email", "phone"]
     assert [row["id"] for row in rows] == [f"guest-{n:02d}" for n in range(0, 60, 3)]
     assert rows[0]["name"] == "Guest N00"
 
 
-def test_the_contact_export_respects_the_search(owner_client, guests):
+@pytest.mark.usefixtures("guests")
+def test_the_contact_export_respects_the_search(owner_client):
     rows = parse(owner_client.get("/accounts/contacts.csv?tag=lunch").get_data(as_text=True))
     assert [row["id"] for row in rows] == [f"guest-{n:02d}" for n in range(0, 60, 6)]
 
 
-def test_an_export_with_bad_filters_is_refused_clearly(owner_client, guests):
+@pytest.mark.usefixtures("guests")
+def test_an_export_with_bad_filters_is_refused_clearly(owner_client):
     response = owner_client.get("/accounts/export.csv?points_min=many")
     assert response.status_code == 400 and "points_min" in response.get_data(as_text=True)
 
@@ -157,7 +162,8 @@ def test_the_export_shows_who_owes_points_beside_the_balance(owner_client, tenan
     assert (rows[0]["points"], rows[0]["points_debt"]) == ("0", "225")
 
 
-def test_the_cli_exports_a_segment_to_a_file(runner, tenant, owner, guests, scratch_dir):
+@pytest.mark.usefixtures("guests")
+def test_the_cli_exports_a_segment_to_a_file(runner, tenant, owner, scratch_dir):
     save_segment(tenant.id, "Lunch crowd", SearchCriteria(tag="lunch"), owner.id)
     target = scratch_dir / "lunch.csv"
     result = runner.invoke(
@@ -169,7 +175,8 @@ def test_the_cli_exports_a_segment_to_a_file(runner, tenant, owner, guests, scra
     assert "30 accounts exported" in result.output
 
 
-def test_the_cli_writes_contacts_to_stdout(runner, tenant, guests):
+@pytest.mark.usefixtures("guests")
+def test_the_cli_writes_contacts_to_stdout(runner, tenant):
     result = runner.invoke(
         args=["loyalty", "accounts", "export", "--contacts", "--tenant", "trattoria"]
     )

@@ -8,10 +8,20 @@ import pytest
 from sqlalchemy import func, select
 
 from loyalty.extensions import db
-from loyalty.models import Account, AccountEvent, AccountTag, Hold, LedgerEntry, Order, Reward
+from loyalty.models import (
+    Account,
+    AccountEvent,
+    AccountTag,
+    Hold,
+    LedgerEntry,
+    Order,
+    Reward,
+    utcnow,
+)
 from loyalty.services.accounts.events import record_relation_event
 from loyalty.services.accounts.merge import MergeError, merge_accounts
 from loyalty.services.accounts.profile import find_account
+from loyalty.services.checkout.orders import OrderReport, record_order
 from loyalty.services.wallet.ledger import Posting, ledger_sum, lock_account, take_back_points
 from tests.support.accounts import customer, earn
 
@@ -40,9 +50,10 @@ def test_ledger_orders_holds_events_and_tags_move_and_balances_come_from_the_led
     earn(survivor, 100)
     earn(duplicate, 60)
     earn(duplicate, 300, unit="cash", kind="campaign_credit")
-    order = Order(tenant_id=tenant.id, external_id="o-1", account_id=duplicate.id)
+    record_order(tenant, OrderReport("o-1", duplicate.id), utcnow())
+    order = db.session.scalar(select(Order).where(Order.external_id == "o-1"))
     reward = Reward(tenant_id=tenant.id, program_id="p1", title="Coffee", type="free_item")
-    db.session.add_all([order, reward])
+    db.session.add(reward)
     db.session.flush()
     hold = Hold(
         tenant_id=tenant.id,
@@ -54,7 +65,7 @@ def test_ledger_orders_holds_events_and_tags_move_and_balances_come_from_the_led
     )
     db.session.add(hold)
     db.session.commit()
-    record_relation_event(tenant.id, duplicate, "friend-1", "FRIEND")
+    record_relation_event(tenant.id, duplicate.id, "friend-1", "FRIEND")
 
     merge_accounts(tenant.id, survivor.id, duplicate.id, owner.id)
 

@@ -6,8 +6,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, text
 
 from loyalty.extensions import db
-
-from ..conftest import make_app
+from tests.support.app import make_app
 
 
 @pytest.fixture()

@@ -15,7 +15,7 @@ import requests
 from loyalty.extensions import db
 from loyalty.services.setup.team import create_user
 from loyalty.services.setup.tenants import create_tenant
-from tests.conftest import PASSWORD, make_app
+from tests.support.app import PASSWORD, make_app
 
 
 def demo_server_arguments(project_root) -> list[str]:
@@ -48,7 +48,7 @@ def test_threaded_gunicorn_serves_parallel_sign_ins_on_sqlite(project_root, scra
         tenant, _credentials = create_tenant("trattoria", "Trattoria Roma")
         emails = [f"member{n}@trattoria.test" for n in range(8)]
         for email in emails:
-            create_user(tenant, email, PASSWORD)
+            create_user(tenant.id, email, PASSWORD)
         db.engine.dispose()
 
     port = _free_port()

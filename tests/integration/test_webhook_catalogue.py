@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from loyalty.extensions import db
 from loyalty.models import Account, Hold, LedgerEntry, Tenant, utcnow
-from loyalty.services import programs as catalogue_service
+from loyalty.services.checkout import catalogue as catalogue_service
 from loyalty.services.checkout.customers import (
     CustomerKeys,
     NewCustomer,
@@ -67,43 +67,44 @@ def test_every_reward_and_tier_change_moves_the_catalogue_version(tenant):
         seen.append(version(tenant))
         return seen[-1] > seen[-2]
 
-    reward = create_reward(tenant, RewardDetails("Coffee", "free_item", 100, item_plu="COF"))
+    reward = create_reward(tenant.id, RewardDetails("Coffee", "free_item", 100, item_plu="COF"))
     assert moved()
-    update_reward(tenant, reward, replace(details_of(reward), cost=150))
+    update_reward(tenant.id, reward.id, replace(details_of(reward), cost=150))
     assert moved()
-    archive_reward(tenant, reward)
+    archive_reward(tenant.id, reward.id)
     assert moved()
-    restore_reward(tenant, reward)
+    restore_reward(tenant.id, reward.id)
     assert moved()
-    gold = create_tier(tenant, TierDetails("Gold", 1000, 150))
+    gold = create_tier(tenant.id, TierDetails("Gold", 1000, 150))
     assert moved()
-    update_tier(tenant, gold, TierDetails("Gold", 2000, 150))
+    update_tier(tenant.id, gold.id, TierDetails("Gold", 2000, 150))
     assert moved()
-    delete_tier(tenant, gold)
+    delete_tier(tenant.id, gold.id)
     assert moved()
     create_customer(tenant.id, NewCustomer(email="bob@x.com"))
     assert not moved()  # other writes leave the cached catalogue alone
 
 
 def test_programs_answer_follows_reward_changes_at_once(deliverect, tenant, customer):
-    reward = create_reward(tenant, RewardDetails("Five off", "discount_amount", 100, value=500))
+    reward = create_reward(tenant.id, RewardDetails("Five off", "discount_amount", 100, value=500))
     first = listed(deliverect, customer)[reward.program_id]
     assert (first["title"], first["cost"], first["applicable"]) == ("Five off", 100, True)
 
-    update_reward(tenant, reward, replace(details_of(reward), title="Six off", value=600, cost=400))
+    changed = replace(details_of(reward), title="Six off", value=600, cost=400)
+    update_reward(tenant.id, reward.id, changed)
     changed = listed(deliverect, customer)[reward.program_id]
     assert (changed["title"], changed["discount"], changed["cost"]) == ("Six off", 600, 400)
     assert changed["applicable"] is False  # 300 points
 
-    archive_reward(tenant, reward)
+    archive_reward(tenant.id, reward.id)
     assert reward.program_id not in listed(deliverect, customer)
 
 
 def test_a_new_tier_requirement_is_applied_on_the_next_call(deliverect, tenant, customer):
-    reward = create_reward(tenant, RewardDetails("Five off", "discount_amount", 100, value=500))
+    reward = create_reward(tenant.id, RewardDetails("Five off", "discount_amount", 100, value=500))
     assert listed(deliverect, customer)[reward.program_id]["applicable"] is True
-    gold = create_tier(tenant, TierDetails("Gold", 5000, 150))
-    update_reward(tenant, reward, replace(details_of(reward), min_tier_id=gold.id))
+    gold = create_tier(tenant.id, TierDetails("Gold", 5000, 150))
+    update_reward(tenant.id, reward.id, replace(details_of(reward), min_tier_id=gold.id))
     assert listed(deliverect, customer)[reward.program_id]["applicable"] is False
 
 
@@ -112,7 +113,7 @@ def test_cached_catalogue_still_judges_the_active_window_per_call(
 ):
     ends = utcnow() + timedelta(hours=1)
     reward = create_reward(
-        tenant, RewardDetails("Happy hour", "discount_amount", 100, value=500, active_to=ends)
+        tenant.id, RewardDetails("Happy hour", "discount_amount", 100, value=500, active_to=ends)
     )
     assert listed(deliverect, customer)[reward.program_id]["applicable"] is True
     later = ends + timedelta(minutes=1)
@@ -123,18 +124,18 @@ def test_cached_catalogue_still_judges_the_active_window_per_call(
 def test_another_worker_sees_a_change_through_the_version(deliverect, tenant, customer):
     """Workers share nothing but the database: a stale cache entry under an old version must
     never be served once the version moved on."""
-    reward = create_reward(tenant, RewardDetails("Five off", "discount_amount", 100, value=500))
+    reward = create_reward(tenant.id, RewardDetails("Five off", "discount_amount", 100, value=500))
     listed(deliverect, customer)
     key, cached = catalogue_service._catalogues[tenant.id]
     stale = replace(cached, rewards=())  # what a worker that missed the change would hold
     catalogue_service._catalogues[tenant.id] = (key, stale)
     assert listed(deliverect, customer) == {}  # same version: the cache is trusted
-    update_reward(tenant, reward, replace(details_of(reward), title="Renamed"))
+    update_reward(tenant.id, reward.id, replace(details_of(reward), title="Renamed"))
     assert listed(deliverect, customer)[reward.program_id]["title"] == "Renamed"
 
 
 def test_checkout_customer_comes_with_the_points_other_baskets_hold(tenant, customer):
-    reward = create_reward(tenant, RewardDetails("Five off", "discount_amount", 100, value=500))
+    reward = create_reward(tenant.id, RewardDetails("Five off", "discount_amount", 100, value=500))
     now = utcnow()
     for session, points, expires in (("mine", 50, 60), ("other", 70, 60), ("old", 90, -60)):
         db.session.add(

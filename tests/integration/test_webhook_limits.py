@@ -67,6 +67,7 @@ def test_a_chunked_body_without_content_length_is_cut_at_the_limit(deliverect):
 def test_a_dashboard_form_over_the_limit_is_refused_with_413(client):
     response = client.post("/login", data={"email": "a@b.co", "password": "x" * (LIMIT + 1)})
     assert response.status_code == 413
+    assert b"Request Entity Too Large" in response.data
 
 
 @pytest.mark.parametrize("path", ["/orders", "/registration"])

@@ -5,8 +5,9 @@ import io
 import pytest
 
 from loyalty.extensions import db
-from loyalty.services.accounts.profile import AccountError, Profile, create_account, update_profile
+from loyalty.services.accounts.profile import Profile, create_account, update_profile
 from loyalty.services.reporting.imports import ImportRejected, import_accounts
+from loyalty.validation import FieldErrors
 from tests.support.accounts import customer
 from tests.support.deliverect import add_reward, give_points
 
@@ -66,16 +67,16 @@ def test_channel_programs_by_email_see_that_customers_points(client, tenant, mar
 @pytest.mark.parametrize("card", ["Marie@Example.com", "0032 470 12 34 56"])
 def test_a_card_that_is_another_accounts_email_or_phone_is_refused_when_saved(tenant, marie, card):
     other = customer(tenant, email="other@x.com")
-    with pytest.raises(AccountError, match="card: is the (email|phone) of another account"):
-        update_profile(other, Profile(email="other@x.com", card=card))
+    with pytest.raises(FieldErrors, match="card: is the (email|phone) of another account"):
+        update_profile(tenant.id, other.id, Profile(email="other@x.com", card=card))
     db.session.rollback()
-    with pytest.raises(AccountError, match="card: is the"):
+    with pytest.raises(FieldErrors, match="card: is the"):
         create_account(tenant.id, Profile(email="new@x.com", card=card))
 
 
 def test_a_card_may_be_the_accounts_own_email(tenant):
     own = customer(tenant, email="self@x.com")
-    update_profile(own, Profile(email="self@x.com", card="self@x.com"))
+    update_profile(tenant.id, own.id, Profile(email="self@x.com", card="self@x.com"))
     assert own.card == "self@x.com"
 
 

@@ -13,6 +13,7 @@ from tests.support.deliverect import (
     give_cash,
     give_points,
     item,
+    order_body,
 )
 
 
@@ -26,44 +27,6 @@ def customer(tenant):
 @pytest.fixture()
 def five_off(tenant):
     return add_reward(tenant, "1", "discount_amount", 100, 500)
-
-
-def order_body(customer, order_id="TEST0001", discounts=None, payment=899, **extra):
-    """The spec's example order."""
-    return {
-        "orderId": order_id,
-        "channelOrderDisplayId": "T4206",
-        "created": "2025-01-01T12:00:00.000000Z",
-        "orderType": 1,
-        "customer": {
-            "email": "jane@x.com",
-            "phoneNumber": "",
-            "name": "Jane Doe",
-            "loyaltyProviderCustomerId": customer.external_id,
-        },
-        "items": [
-            {
-                "plu": "P-0009",
-                "name": "Two Tub Bundle",
-                "price": 1399,
-                "quantity": 1,
-                "subItems": [],
-            }
-        ],
-        "subTotal": 1399,
-        "taxTotal": 0,
-        "discountTotal": -500,
-        "paymentAmount": payment,
-        "decimalDigits": 2,
-        "discounts": discounts if discounts is not None else [],
-        "serviceCharge": 0,
-        "deliveryCost": 0,
-        "bagFee": 0,
-        "tip": 0,
-        "driverTip": 0,
-        "smallOrderFee": 0,
-        **extra,
-    }
 
 
 def balance(customer) -> int:

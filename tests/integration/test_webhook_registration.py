@@ -105,6 +105,8 @@ def test_registration_accepts_the_installation_wide_secret(app, client, tenant):
     finally:
         app.config["DELIVERECT_WEBHOOK_SECRET"] = None
     assert response.status_code == 200
+    assert set(response.get_json()) == set(URL_FIELDS)
+    assert db.session.query(DeliverectLink).one().tenant_id == tenant.id
 
 
 def test_another_tenant_cannot_take_over_a_registered_link(client, tenant, other_tenant):

@@ -14,6 +14,7 @@ CREATE = {"firstName": "Ann", "email": "ann@x.com"}
 
 def test_correct_signature_is_accepted(deliverect):
     assert deliverect.post("/customer", CREATE, with_ids=True).status_code == 200
+    assert db.session.query(Account).count() == 1
 
 
 def test_wrong_key_is_401_in_the_error_shape_and_writes_nothing(deliverect):
@@ -55,6 +56,7 @@ def test_signature_is_over_the_raw_bytes_not_re_serialised_json(deliverect, clie
         headers={HEADER: sign(tenant.issued.webhook_secret, raw).upper()},
     )
     assert response.status_code == 200
+    assert db.session.query(Account).one().email == "ann@x.com"
 
 
 def test_get_is_signed_over_the_empty_body(deliverect):

@@ -39,6 +39,10 @@ def test_a_tip_larger_than_the_payment_earns_nothing_rather_than_negative_points
     assert points_for_order(500, 800, 2, 1) == 0
 
 
+def test_a_tip_larger_than_the_payment_earns_nothing_in_a_currency_without_decimals():
+    assert points_for_order(500, 800, 0, 1) == 0
+
+
 def test_a_negative_multiplier_never_takes_points_away():
     assert points_for_order(5000, 0, 2, 1, -100) == 0
 

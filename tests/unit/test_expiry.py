@@ -62,6 +62,14 @@ def test_non_positive_credit_rows_are_ignored():
     ]
 
 
+def test_a_balance_of_one_point_lists_that_point():
+    assert upcoming_expirations([(100, on(1))], 1, NOW) == [(date(2025, 7, 1), 1)]
+
+
+def test_a_credit_of_one_point_is_listed():
+    assert upcoming_expirations([(1, on(1))], 1, NOW) == [(date(2025, 7, 1), 1)]
+
+
 credit_lists = st.lists(
     st.tuples(
         st.integers(1, 1000),
@@ -119,6 +127,28 @@ def test_spending_after_an_expiry_cannot_use_the_expired_points():
         PointsMovement(-50, _at(40)),
     ]
     assert points_to_expire(movements, _at(41)) == 100
+
+
+def test_credits_expiring_together_all_expire():
+    movements = [
+        PointsMovement(100, _at(0), expires_at=_at(30)),
+        PointsMovement(50, _at(1), expires_at=_at(31)),
+    ]
+    assert points_to_expire(movements, _at(40)) == 150
+
+
+def test_every_earlier_write_off_counts():
+    movements = [
+        PointsMovement(100, _at(0), expires_at=_at(30)),
+        PointsMovement(100, _at(1), expires_at=_at(50)),
+        PointsMovement(-100, _at(31), is_expiry=True),
+        PointsMovement(-100, _at(51), is_expiry=True),
+    ]
+    assert points_to_expire(movements, _at(60)) == 0
+
+
+def test_a_credit_of_one_point_expires_like_any_other():
+    assert points_to_expire([PointsMovement(1, _at(0), expires_at=_at(30))], _at(30)) == 1
 
 
 def test_points_without_an_expiry_never_expire():

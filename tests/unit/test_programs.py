@@ -70,6 +70,17 @@ def test_amount_discount_takes_its_value_off_the_order():
     }
 
 
+def test_an_order_discount_is_scoped_to_the_order():
+    assert discounts_for(program("discount_amount", 200), basket(item("A", 1000))) == [
+        Discount("1", "flat_off", 200, "order", None, None, None, 200)
+    ]
+
+
+def test_an_amount_discount_of_nothing_or_less_gives_nothing():
+    assert discounts_for(program("discount_amount", 0), basket(item("A", 1000))) == []
+    assert discounts_for(program("discount_amount", -100), basket(item("A", 1000))) == []
+
+
 def test_amount_discount_never_exceeds_the_order_total():
     [discount] = discounts_for(program("discount_amount", 5000), basket(item("A", 1200)))
 
@@ -114,6 +125,7 @@ def test_percent_of_is_the_floor_of_the_exact_fraction():
     assert percent_of(1999, 1250) == 249  # 249.875
     assert percent_of(0, 5000) == 0
     assert percent_of(100, -10) == 0
+    assert percent_of(20_000, 0) == 0
 
 
 # --- item discounts
@@ -128,6 +140,29 @@ def test_item_amount_discount_covers_one_unit_by_default():
     assert discount.amount == 200
     assert discount.to_wire()["scope"] == {"type": "item", "lineIndex": 1}
     assert discount.to_wire()["offer"] == {"type": "flat_off", "value": 200}
+
+
+def test_an_item_discount_names_its_line_and_item_and_covers_no_quantity():
+    assert discounts_for(
+        program("item_discount_amount", 100, item_plu="COKE"), basket(item("COKE", 300))
+    ) == [Discount("1", "flat_off", 100, "item", 0, "COKE", None, 100)]
+
+
+def test_an_item_amount_discount_of_a_whole_line_is_sent_as_flat_off():
+    [discount] = discounts_for(
+        program("item_discount_amount", 100, item_plu="COKE"), basket(item("COKE", 300))
+    )
+
+    assert discount.to_wire()["offer"] == {"type": "flat_off", "value": 100}
+
+
+def test_an_item_amount_discount_of_nothing_gives_nothing():
+    assert (
+        discounts_for(
+            program("item_discount_amount", 0, item_plu="COKE"), basket(item("COKE", 300))
+        )
+        == []
+    )
 
 
 def test_item_amount_discount_is_capped_at_the_unit_price():
@@ -191,6 +226,16 @@ def test_item_percentage_on_part_of_a_line_is_sent_as_the_exact_flat_amount():
     assert discount.to_wire()["offer"] == {"type": "flat_off", "value": 150}
 
 
+def test_item_percentage_covering_a_whole_line_of_two_takes_its_percent_of_both():
+    [discount] = discounts_for(
+        program("item_discount_percentage", 5000, item_plu="COKE", quantity=2),
+        basket(item("COKE", 300, 2)),
+    )
+
+    assert discount.amount == 300
+    assert discount.to_wire()["offer"] == {"type": "percent_off", "value": 5000}
+
+
 def test_item_percentage_includes_the_items_modifiers():
     burger = item("BURGER", 1000, 1, item("BACON", 200))
 
@@ -218,6 +263,24 @@ def test_fixed_price_still_charges_paid_modifiers():
     [discount] = discounts_for(program("item_fixed_price", 500, item_plu="BURGER"), basket(burger))
 
     assert discount.amount == 700
+
+
+def test_a_fixed_price_of_zero_makes_the_item_free():
+    [discount] = discounts_for(
+        program("item_fixed_price", 0, item_plu="BURGER"), basket(item("BURGER", 1200))
+    )
+
+    assert discount.amount == 1200
+    assert discount.to_wire()["offer"] == {"type": "fixed_amount", "value": 0}
+
+
+def test_a_line_the_fixed_price_does_not_lower_is_skipped_not_the_lines_after_it():
+    discounts = discounts_for(
+        program("item_fixed_price", 1000, item_plu="BURGER", quantity=2),
+        basket(item("BURGER", 800), item("BURGER", 1500)),
+    )
+
+    assert [(d.line_index, d.amount) for d in discounts] == [(1, 500)]
 
 
 def test_fixed_price_above_the_item_price_gives_nothing():
@@ -307,6 +370,10 @@ def test_free_item_already_in_the_basket_takes_its_price():
     assert discount.to_wire()["scope"] == {"type": "product", "plu": "DRN-01", "quantity": 2}
 
 
+def test_a_free_item_without_a_plu_gives_nothing():
+    assert discounts_for(program("free_item"), basket(item("A", 900))) == []
+
+
 def test_product_scope_always_carries_the_quantity_key():
     wire = Discount("9", "free", None, "product", None, "X", None, 0).to_wire()
 
@@ -316,6 +383,13 @@ def test_product_scope_always_carries_the_quantity_key():
 
 def test_unknown_program_type_gives_nothing():
     assert discounts_for(program("unknown", 100), basket(item("A", 900))) == []
+    assert discounts_for(program("unknown", 100, item_plu="A"), basket(item("A", 900))) == []
+
+
+def test_unknown_program_type_is_listed_as_unsupported():
+    verdict = check_program(program("unknown", 100), RICH, None, NOW)
+
+    assert verdict.reason == "unsupported type unknown"
 
 
 # --- check_program (the programs list)
@@ -412,6 +486,25 @@ def test_listing_with_a_basket_refuses_a_program_that_discounts_nothing():
     assert verdict.reason == "nothing to discount"
 
 
+def test_listing_with_a_basket_keeps_the_programs_own_reasons_too():
+    verdict = check_program(
+        program("discount_amount", 200, active_to=NOW, min_order_value=1000),
+        RICH,
+        basket(item("A", 999)),
+        NOW,
+    )
+
+    assert verdict.reason == "expired; order below minimum 10.00"
+
+
+def test_listing_with_a_basket_of_exactly_two_says_bogof_applies():
+    two = basket(item("DRN-02", 250, 2))
+
+    assert check_program(
+        program("buy_one_get_one_free", item_plu="DRN-02"), RICH, two, NOW
+    ).applicable
+
+
 def test_listing_gives_every_reason_at_once():
     verdict = check_program(
         program("discount_amount", 200, cost=500, active_to=NOW, min_tier_rank=2),
@@ -484,6 +577,52 @@ def test_validation_errors_are_short_customer_facing_sentences(changes, error):
     [result] = validate_programs([refused], RICH, basket(item("A", 1000)), NOW)
 
     assert result.errors == (error,)
+
+
+def test_validation_keeps_the_programs_own_problems_when_the_basket_has_problems_too():
+    refused = program("discount_amount", 100, active_to=NOW, min_order_value=1001)
+
+    [result] = validate_programs([refused], RICH, basket(item("A", 1000)), NOW)
+
+    assert result.errors == ("Program expired", "Order total below the minimum of 10.01")
+
+
+def test_an_item_program_without_a_plu_is_refused_as_item_not_in_basket():
+    [result] = validate_programs(
+        [program("item_discount_amount", 100)], RICH, basket(item("A", 1000)), NOW
+    )
+
+    assert result.errors == ("Item not in basket",)
+
+
+def test_validation_grants_a_tier_program_to_a_customer_of_that_tier():
+    gold_only = program("discount_amount", 100, min_tier_rank=1)
+
+    [result] = validate_programs([gold_only], Customer(1000, 2), basket(item("A", 1000)), NOW)
+
+    assert result.ok
+
+
+def test_validation_grants_bogof_on_exactly_two_units():
+    bogof = program("buy_one_get_one_free", item_plu="DRN-02")
+
+    [result] = validate_programs([bogof], RICH, basket(item("DRN-02", 250, 2)), NOW)
+
+    assert result.ok and amounts(list(result.discounts)) == [250]
+
+
+def test_a_line_used_up_by_an_earlier_program_is_skipped_not_the_lines_after_it():
+    requested = [
+        program("item_discount_amount", 1000, program_id="1", item_plu="A"),
+        program("item_discount_amount", 500, program_id="2", item_plu="A", quantity=2),
+    ]
+
+    first, second = validate_programs(
+        requested, RICH, basket(item("A", 1000), item("A", 1000)), NOW
+    )
+
+    assert first.ok and second.ok
+    assert [(d.line_index, d.amount) for d in second.discounts] == [(1, 500)]
 
 
 def test_minimum_order_message_uses_the_currency_digits():

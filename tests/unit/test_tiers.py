@@ -31,6 +31,12 @@ def test_next_tier_says_how_many_points_are_still_needed():
     assert next_tier(2000, SHUFFLED) is None
 
 
+def test_of_tiers_starting_at_the_same_threshold_the_next_is_the_one_reached_there():
+    twin = TierLevel(4, "Silver too", 500, 130)
+    assert tier_for(500, [BRONZE, SILVER, twin]) == twin
+    assert next_tier(0, [twin, BRONZE, SILVER]) == (twin, 500)
+
+
 def test_rank_counts_from_the_lowest_tier():
     assert [rank_of(t.tier_id, SHUFFLED) for t in (BRONZE, SILVER, GOLD)] == [0, 1, 2]
     assert rank_of(99, SHUFFLED) is None

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from loyalty.extensions import db
-from loyalty.models import Account, AccountEvent, LedgerEntry, Order, Tier
+from loyalty.models import Account, AccountEvent, LedgerEntry, Order, Tier, utcnow
 from loyalty.services.accounts.profile import find_account
+from loyalty.services.checkout.orders import OrderReport, record_order
 from loyalty.services.wallet.ledger import ledger_sum
 from tests.support.accounts import customer, earn
 
@@ -50,15 +51,8 @@ def test_the_page_shows_balances_tier_and_progress_to_the_next(staff_client, ten
 
 
 def test_the_ledger_names_reason_order_and_team_member(staff_client, staff, tenant, zoe):
-    order = Order(
-        tenant_id=tenant.id,
-        external_id="ord-1",
-        account_id=zoe.id,
-        channel_order_display_id="#1234",
-    )
-    db.session.add(order)
-    db.session.commit()
-    earn(zoe, 30, order_id=order.id, reason="order")
+    report = OrderReport("ord-1", zoe.id, payment_amount=3000, channel_order_display_id="#1234")
+    record_order(tenant, report, utcnow())
     earn(zoe, 5, kind="adjust", reason="birthday cake", user_id=staff.id)
     body = staff_client.get(f"/accounts/{zoe.id}").get_data(as_text=True)
     assert "order #1234" in body
@@ -247,16 +241,11 @@ def test_staff_cannot_merge_erase_or_export(staff_client, tenant, zoe):
 def test_erasure_is_confirmed_then_removes_personal_data_but_keeps_amounts(
     owner_client, owner, tenant, zoe
 ):
-    earn(zoe, 70)
-    order = Order(
-        tenant_id=tenant.id,
-        external_id="ord-9",
-        account_id=zoe.id,
-        payment_amount=1250,
-        payload={"orderId": "ord-9", "customer": {"name": "Zoë Rossi", "email": "zoe@example.com"}},
+    guest = {"name": "Zoë Rossi", "email": "zoe@example.com"}
+    report = OrderReport(
+        "ord-9", zoe.id, payment_amount=7000, payload={"orderId": "ord-9", "customer": guest}
     )
-    db.session.add(order)
-    db.session.commit()
+    record_order(tenant, report, utcnow())
     confirm = owner_client.get(f"/accounts/{zoe.id}/erase")
     assert confirm.status_code == 200 and "cannot be undone" in confirm.get_data(as_text=True)
     assert owner_client.post(f"/accounts/{zoe.id}/erase").status_code == 303
@@ -271,8 +260,8 @@ def test_erasure_is_confirmed_then_removes_personal_data_but_keeps_amounts(
     ) == (None, None, "", [], {})
     assert account.erased_at is not None and account.external_id.startswith("erased-")
     assert account.points_balance == 70 == ledger_sum(zoe.id)
-    kept = db.session.get(Order, order.id)
-    assert kept.payment_amount == 1250 and "customer" not in kept.payload
+    kept = db.session.scalar(select(Order).where(Order.external_id == "ord-9"))
+    assert kept.payment_amount == 7000 and "customer" not in kept.payload
     assert find_account(tenant.id, "zoe@example.com") is None
     logged = db.session.scalar(select(AccountEvent).where(AccountEvent.type == "ERASED"))
     assert logged.data["byUserId"] == owner.id

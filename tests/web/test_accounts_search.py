@@ -252,7 +252,10 @@ def test_search_only_sees_the_team_members_own_tenant(staff_client, regulars, ot
 
 
 def test_search_needs_a_login(client, regulars):
-    assert client.get("/accounts/?q=zoe").status_code == 302
+    response = client.get("/accounts/?q=zoe")
+    assert response.status_code == 302
+    assert response.location.startswith("/login")
+    assert b"Zo" not in response.data
 
 
 def test_accounts_are_in_the_navigation(staff_client):

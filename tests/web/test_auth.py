@@ -10,8 +10,7 @@ from sqlalchemy import update
 from loyalty.extensions import db
 from loyalty.models import LoginSession, LoginThrottle, User, utcnow
 from loyalty.services.setup import team
-
-from ..conftest import PASSWORD, make_app
+from tests.support.app import PASSWORD, make_app
 
 
 def test_login_with_right_password_reaches_home(client, owner, auth):
@@ -40,25 +39,43 @@ def test_login_is_throttled_after_repeated_failures_even_with_the_right_password
 ):
     for _ in range(5):
         assert auth.login(owner.email, "nope").status_code == 401
-    assert auth.login(owner.email).status_code == 429
+    refused = auth.login(owner.email)
+    assert refused.status_code == 429
+    assert b"Too many failed attempts. Wait 15 minutes and try again." in refused.data
+    assert client.get("/").status_code == 302
+
+
+def test_the_throttle_message_gives_the_configured_window(database_url, owner):
+    app = make_app(database_url, LOGIN_THROTTLE_WINDOW_SECONDS=120)
+    with app.test_client() as client:
+        for _ in range(5):
+            client.post("/login", data={"email": owner.email, "password": "nope"})
+        refused = client.post("/login", data={"email": owner.email, "password": PASSWORD})
+    assert refused.status_code == 429
+    assert b"Wait 2 minutes and try again." in refused.data
 
 
 def test_throttling_counts_failures_per_address_across_emails(client, owner, auth):
     for n in range(5):
         auth.login(f"nobody{n}@example.com", "nope")
-    assert auth.login(owner.email).status_code == 429
+    refused = auth.login(owner.email)
+    assert refused.status_code == 429 and b"Too many failed attempts" in refused.data
 
 
 def test_deactivated_member_cannot_log_in(client, owner, auth):
     owner.active = False
     db.session.commit()
-    assert auth.login(owner.email).status_code == 401
+    refused = auth.login(owner.email)
+    assert refused.status_code == 401 and b"Wrong email or password" in refused.data
+    assert client.get("/").status_code == 302
 
 
 def test_logout_ends_the_session(client, owner, auth):
     auth.login(owner.email)
     auth.logout()
-    assert client.get("/").status_code == 302
+    home = client.get("/")
+    assert home.status_code == 302 and home.location.startswith("/login")
+    assert b"You are signed out." in client.get(home.location).data
 
 
 def test_next_parameter_cannot_redirect_off_site(client, owner):
@@ -121,7 +138,7 @@ def test_right_passwords_typed_at_once_behind_one_address_all_get_in(app, tenant
     """Attempts still being checked make the others wait, not fail: a shift starting."""
     emails = [f"member{n}@trattoria.test" for n in range(12)]
     for email in emails:
-        team.create_user(tenant, email, PASSWORD)
+        team.create_user(tenant.id, email, PASSWORD)
     start = threading.Barrier(len(emails))
 
     def sign_in(email):
@@ -155,6 +172,7 @@ def test_the_throttle_lifts_when_the_window_is_over(client, owner, auth, app):
     )
     db.session.commit()
     assert auth.login(owner.email).status_code == 302
+    assert b"Last 30 days" in client.get("/").data
 
 
 def _copy_cookie(source, target, name: str) -> str:

@@ -32,9 +32,8 @@ from loyalty.services.checkout.orders import OrderReport, record_order
 from loyalty.services.setup.rewards import RewardDetails, create_reward
 from loyalty.services.setup.team import create_user
 from loyalty.services.setup.tiers import TierDetails, create_tier
-
-from ..conftest import PASSWORD
-from .test_rewards import reward_form
+from tests.support.app import PASSWORD
+from tests.support.forms import reward_form
 
 Url = Callable[[SimpleNamespace], str]
 
@@ -91,10 +90,10 @@ FORM = {
 @pytest.fixture()
 def theirs(other_tenant) -> SimpleNamespace:
     """One of each object in the other restaurant."""
-    archived = create_reward(other_tenant, RewardDetails("Old", "discount_amount", 1, 100))
+    archived = create_reward(other_tenant.id, RewardDetails("Old", "discount_amount", 1, 100))
     archived.archived_at = archived.created_at
     db.session.commit()
-    inactive = create_user(other_tenant, "gone@burgerbar.test", PASSWORD, role="staff")
+    inactive = create_user(other_tenant.id, "gone@burgerbar.test", PASSWORD, role="staff")
     inactive.active = False
     db.session.commit()
     account = create_account(other_tenant.id, Profile(external_id="their-guest", tags=["vip"]))
@@ -104,10 +103,10 @@ def theirs(other_tenant) -> SimpleNamespace:
         utcnow(),
     )
     return SimpleNamespace(
-        reward=create_reward(other_tenant, RewardDetails("Theirs", "discount_amount", 1, 100)),
+        reward=create_reward(other_tenant.id, RewardDetails("Theirs", "discount_amount", 1, 100)),
         archived_reward=archived,
-        tier=create_tier(other_tenant, TierDetails("Their gold", 100, 150)),
-        member=create_user(other_tenant, "cook@burgerbar.test", PASSWORD, role="owner"),
+        tier=create_tier(other_tenant.id, TierDetails("Their gold", 100, 150)),
+        member=create_user(other_tenant.id, "cook@burgerbar.test", PASSWORD, role="owner"),
         inactive_member=inactive,
         account=account,
         held_order=db.session.query(Order).filter_by(external_id="their-huge").one(),
@@ -178,3 +177,4 @@ HUGE_IDS = SimpleNamespace(
 def test_an_id_past_any_row_is_not_found(owner_client, method, url):
     response = owner_client.open(url(HUGE_IDS), method=method, data=FORM)
     assert response.status_code == 404
+    assert b"That page does not exist, or it belongs to another restaurant." in response.data

@@ -7,15 +7,14 @@ import pytest
 from loyalty.extensions import db
 from loyalty.services.setup.rewards import RewardDetails, create_reward
 from loyalty.services.setup.tiers import TierDetails, create_tier
-
-from .test_rewards import reward_form
+from tests.support.forms import reward_form
 
 
 @pytest.fixture()
 def catalogue(tenant):
     """One reward (archived or not does not matter for the checks) and one tier."""
-    tier = create_tier(tenant, TierDetails("Gold", 1000, 150))
-    reward = create_reward(tenant, RewardDetails("€5 off", "discount_amount", 100, 500))
+    tier = create_tier(tenant.id, TierDetails("Gold", 1000, 150))
+    reward = create_reward(tenant.id, RewardDetails("€5 off", "discount_amount", 100, 500))
     return reward, tier
 
 
@@ -37,13 +36,14 @@ OWNER_ONLY = [
     ("POST", lambda reward, tier: "/team/"),
 ]
 
+# Each page with something the catalogue puts on it.
 VIEWABLE_BY_STAFF = [
-    lambda reward, tier: "/rewards/",
-    lambda reward, tier: "/rewards/?archived=1",
-    lambda reward, tier: f"/rewards/{reward.id}",
-    lambda reward, tier: "/rewards/fields?type=free_item",
-    lambda reward, tier: "/tiers/",
-    lambda reward, tier: f"/tiers/{tier.id}",
+    (lambda reward, tier: "/rewards/", "€5 off"),
+    (lambda reward, tier: "/rewards/?archived=1", "<h1>Rewards"),
+    (lambda reward, tier: f"/rewards/{reward.id}", "€5 off"),
+    (lambda reward, tier: "/rewards/fields?type=free_item", "PLU"),
+    (lambda reward, tier: "/tiers/", "Gold"),
+    (lambda reward, tier: f"/tiers/{tier.id}", "Gold"),
 ]
 
 
@@ -61,14 +61,18 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, catalogue, method, url)
     assert response.headers["Location"].startswith("/login")
 
 
-@pytest.mark.parametrize("url", VIEWABLE_BY_STAFF)
-def test_staff_can_view_rewards_and_tiers(staff_client, catalogue, url):
-    assert staff_client.get(url(*catalogue)).status_code == 200
+@pytest.mark.parametrize(("url", "shown"), VIEWABLE_BY_STAFF)
+def test_staff_can_view_rewards_and_tiers(staff_client, catalogue, url, shown):
+    response = staff_client.get(url(*catalogue))
+    assert response.status_code == 200
+    assert shown in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("url", VIEWABLE_BY_STAFF)
-def test_owner_can_view_everything_staff_can(owner_client, catalogue, url):
-    assert owner_client.get(url(*catalogue)).status_code == 200
+@pytest.mark.parametrize(("url", "shown"), VIEWABLE_BY_STAFF)
+def test_owner_can_view_everything_staff_can(owner_client, catalogue, url, shown):
+    response = owner_client.get(url(*catalogue))
+    assert response.status_code == 200
+    assert shown in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(("method", "url"), [item for item in OWNER_ONLY if item[0] == "GET"])

@@ -14,8 +14,7 @@ from loyalty.extensions import db
 from loyalty.security import CONTENT_SECURITY_POLICY
 from loyalty.services.setup.team import create_user
 from loyalty.services.setup.tenants import create_tenant
-
-from ..conftest import PASSWORD, make_app
+from tests.support.app import PASSWORD, make_app
 
 HTTPS_PROXY = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
 
@@ -101,7 +100,7 @@ def test_the_sqlite_database_and_its_wal_files_are_readable_by_their_owner_only(
         with app.app_context():
             db.create_all()
             tenant, _credentials = create_tenant("trattoria", "Trattoria Roma")
-            create_user(tenant, "owner@trattoria.test", PASSWORD, role="owner")
+            create_user(tenant.id, "owner@trattoria.test", PASSWORD, role="owner")
             modes = {
                 name: _mode(scratch_dir / name)
                 for name in ("loyalty.db", "loyalty.db-wal", "loyalty.db-shm")

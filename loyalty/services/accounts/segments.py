@@ -26,7 +26,7 @@ def save_segment(
         raise SegmentError("Give the segment a name of 1 to 80 characters.")
     if criteria.without_sort().is_empty:
         raise SegmentError("Search or filter first: a segment of every account is just the list.")
-    if _named(tenant_id, name) is not None:
+    if segment_by_name(tenant_id, name) is not None:
         raise SegmentError(f"There is already a segment called {name!r}.")
     segment = Segment(
         tenant_id=tenant_id,
@@ -57,7 +57,9 @@ def list_segments(tenant_id: int) -> list[Segment]:
 
 
 def segment_by_name(tenant_id: int, name: str) -> Segment | None:
-    return _named(tenant_id, name)
+    return db.session.scalar(
+        select(Segment).where(Segment.tenant_id == tenant_id, Segment.name == name)
+    )
 
 
 def criteria_of(segment: Segment) -> SearchCriteria:
@@ -71,9 +73,3 @@ def member_count(tenant_id: int, segment_id: int) -> int:
     """How many accounts are in the segment now (an exact COUNT in the database)."""
     segment = get_for_tenant(Segment, segment_id, tenant_id)
     return count_matching(tenant_id, criteria_of(segment))
-
-
-def _named(tenant_id: int, name: str) -> Segment | None:
-    return db.session.scalar(
-        select(Segment).where(Segment.tenant_id == tenant_id, Segment.name == name)
-    )

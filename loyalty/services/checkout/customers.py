@@ -187,7 +187,7 @@ class NewCustomer:
 def create_customer(tenant_id: int, details: NewCustomer) -> Account:
     """Sign a customer up from the ordering channel.
 
-    Raises AccountExists (the caller answers 409 with that profile) or AccountError naming the
+    Raises AccountExists (the caller answers 409 with that profile) or FieldErrors naming the
     field. Signing up through a channel means accepting its terms, hence the default timestamp.
     """
     try:

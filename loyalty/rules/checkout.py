@@ -256,7 +256,7 @@ def plan_order(
     )
     for reward in claim.rewards:
         if reward.id not in backing:
-            taken = max(0, min(reward.cost, points - reserved, points))
+            taken = max(0, min(reward.cost, points - reserved))  # reserved is never negative
             points -= taken
             redemptions.append(Redemption(reward.id, taken, None, reward.cost - taken))
     earning = earning_for(

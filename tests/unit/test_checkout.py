@@ -133,6 +133,28 @@ def test_store_credit_beyond_the_balance_or_the_total_is_refused():
     assert OVER_ORDER_TOTAL == "Amount exceeds the order total"
 
 
+def test_store_credit_of_exactly_the_balance_or_exactly_the_total_is_granted():
+    whole_balance = check_store_credit(500, 500, Payment(payment_amount=1500), BASKET, [])
+    assert (whole_balance.errors, whole_balance.amount) == ((), 500)
+    whole_total = check_store_credit(2000, 1500, Payment(payment_amount=1500), BASKET, [])
+    assert (whole_total.errors, whole_total.amount, whole_total.max_redeemable) == ((), 1500, 1500)
+
+
+def test_store_credit_without_a_stated_payment_is_capped_by_items_and_fees():
+    # BASKET: items 1500, delivery 200, service 50; a subtotal is no payment.
+    check = check_store_credit(5000, 1750, Payment(sub_total=100), BASKET, [])
+    assert (check.errors, check.amount, check.max_redeemable) == ((), 1750, 1750)
+    over = check_store_credit(5000, 1751, Payment(), BASKET, [])
+    assert (over.errors, over.amount, over.max_redeemable) == ((OVER_ORDER_TOTAL,), 0, 1750)
+
+
+def test_an_empty_wallet_or_a_free_order_has_nothing_to_redeem():
+    empty = check_store_credit(0, 1, Payment(payment_amount=1500), BASKET, [])
+    assert (empty.errors, empty.amount, empty.max_redeemable) == ((NOT_ENOUGH_CREDIT,), 0, 0)
+    free = check_store_credit(1000, 1, Payment(payment_amount=0), BASKET, [])
+    assert (free.errors, free.amount, free.max_redeemable) == ((OVER_ORDER_TOTAL,), 0, 0)
+
+
 def test_store_credit_for_nobody_is_refused():
     check = check_store_credit(None, 1, Payment(), BASKET, [])
     assert (check.errors, check.amount, check.max_redeemable) == ((CUSTOMER_NOT_FOUND,), 0, 0)
@@ -185,6 +207,19 @@ def test_without_a_session_a_tie_goes_to_the_oldest_basket():
     result = plan([FIRST], [hold(7, FIRST, "old"), hold(8, FIRST, "new")])
     assert result.committed_holds == (7,)
     assert result.sessions_ended == {"old"}
+
+
+def test_without_a_session_the_most_backed_basket_wins_whatever_its_name():
+    holds = [hold(7, FIRST, "b"), hold(8, FIRST, "a"), hold(9, SECOND, "a")]
+    result = plan([FIRST, SECOND], holds)
+    assert result.committed_holds == (8, 9)
+    assert result.sessions_ended == {"a"}
+
+
+def test_without_a_session_a_tie_goes_to_the_oldest_basket_whatever_its_name():
+    result = plan([FIRST], [hold(7, FIRST, "s1"), hold(8, FIRST, "s2")])
+    assert result.committed_holds == (7,)
+    assert result.sessions_ended == {"s1"}
 
 
 def test_without_a_session_or_a_hold_nothing_ends():
@@ -272,6 +307,14 @@ def test_the_plan_carries_its_earning():
     assert result.earning.points == 14
 
 
+def test_the_plan_earns_at_the_customers_tier():
+    levels = (TierLevel(1, "Bronze", 0, 100), TierLevel(2, "Gold", 1000, 200))
+    terms = EarningTerms(1, None, 2, 10_000, 10_000_000, levels)
+    claim = OrderClaim(None, (), paid=1000)
+    assert plan_order(claim, [], Wallet(0, 0, 999), terms, NOW).earning.points == 10
+    assert plan_order(claim, [], Wallet(0, 0, 1000), terms, NOW).earning.points == 20
+
+
 # --- cancel
 
 
@@ -295,6 +338,11 @@ def test_a_cancel_refunds_first_then_takes_back_the_earn():
     ]
     assert [s.lifetime_delta for s in steps] == [0, 0, -8]
     assert steps[1].reward_id == 5
+
+
+def test_a_cancel_takes_back_even_a_single_earned_point():
+    [step] = reversals([OrderEntry(1, "points", "earn", 1, "order:1:earn")])
+    assert (step.amount, step.lifetime_delta, step.takes_back) == (-1, -1, True)
 
 
 # --- properties

@@ -52,6 +52,7 @@ from bench._support import (  # noqa: E402
 )
 from loyalty.extensions import db  # noqa: E402
 from loyalty.models import Reward, Tier  # noqa: E402
+from loyalty.rules.programs import REWARD_TYPES  # noqa: E402
 from loyalty.services.setup.tenants import create_tenant  # noqa: E402
 
 SIGNATURE_HEADER = "X-Server-Authorization-HMAC-SHA256"
@@ -125,15 +126,6 @@ MENU = tuple(
 )
 # A few dishes sell far more than the rest, and the item rewards are on them.
 POPULAR = MENU[:8]
-REWARD_TYPES_CYCLE = (
-    "discount_amount",
-    "discount_percentage",
-    "item_discount_amount",
-    "item_discount_percentage",
-    "item_fixed_price",
-    "buy_one_get_one_free",
-    "free_item",
-)
 TIERS = (("Bronze", 0, 100), ("Silver", 1_000, 125), ("Gold", 3_000, 150))
 
 
@@ -183,7 +175,7 @@ def _seed_tiers(tenant) -> list[Tier]:
 
 def _reward_plan(index: int, tiers: list[Tier], rng: random.Random, now: datetime) -> dict:
     """The details of reward number `index`: types in turn, some limited, two already ended."""
-    reward_type = REWARD_TYPES_CYCLE[index % len(REWARD_TYPES_CYCLE)]
+    reward_type = REWARD_TYPES[index % len(REWARD_TYPES)]
     item = POPULAR[index % len(POPULAR)]
     value = {
         "discount_amount": rng.randrange(200, 1_001, 50),

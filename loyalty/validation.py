@@ -27,3 +27,13 @@ class FieldErrors(ValueError):
         """As text, "field: message; other: message", fields spelled as `names` says (a door's)."""
         names = names or {}
         return "; ".join(f"{names.get(name, name)}: {text}" for name, text in self.errors.items())
+
+
+def text_problem(text: str, most: int, missing: str) -> str | None:
+    """Why a required one-line text (already stripped) is refused: `missing` when it is empty,
+    or that it is longer than `most` characters; None when it will do."""
+    if not text:
+        return missing
+    if len(text) > most:
+        return f"use at most {most} characters"
+    return None

@@ -17,6 +17,7 @@ from loyalty.extensions import db
 from loyalty.services.setup.team import create_user
 from loyalty.services.setup.tenants import create_tenant
 from tests.support.app import PASSWORD, empty_all_tables, make_app
+from tests.support.deliverect import Deliverect
 from tests.support.postgres import TemporaryPostgres
 
 
@@ -97,6 +98,14 @@ def other_tenant(app):
     tenant, credentials = create_tenant("burgerbar", "Burger Bar")
     tenant.issued = credentials
     return tenant
+
+
+@pytest.fixture()
+def deliverect(client, tenant) -> Deliverect:
+    """Deliverect with the tenant's channel registered, as after a restaurant's set-up."""
+    channel = Deliverect(client, tenant)
+    channel.register()
+    return channel
 
 
 @pytest.fixture()

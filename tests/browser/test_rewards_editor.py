@@ -49,6 +49,20 @@ def choose_type(page: Page, reward_type: str) -> None:
     expect(page.locator(".htmx-request")).to_have_count(0)
 
 
+def submit_new_reward(
+    page: Page, title: str, reward_type: str, cost: str, typed: dict[str, str]
+) -> None:
+    """The new-reward form filled and sent as an owner would: `typed` maps the labels of the
+    type's own fields to what is typed in them."""
+    page.goto("/rewards/new")
+    page.get_by_label("Title").fill(title)
+    choose_type(page, reward_type)
+    for label, text in typed.items():
+        page.get_by_label(label).fill(text)
+    page.get_by_label("Cost in points").fill(cost)
+    page.get_by_role("button", name="Create reward").click()
+
+
 def stored_rewards(live_server: LiveServer, restaurant: Restaurant) -> list[Reward]:
     with live_server.app.app_context():
         rewards = db.session.scalars(
@@ -106,12 +120,7 @@ def test_an_invalid_percentage_shows_an_inline_error_and_keeps_the_form(
     owner_page: Page, live_server: LiveServer, restaurant: Restaurant
 ):
     page = owner_page
-    page.goto("/rewards/new")
-    page.get_by_label("Title").fill("Too generous")
-    choose_type(page, "discount_percentage")
-    page.get_by_label("Discount (%)").fill("150")
-    page.get_by_label("Cost in points").fill("10")
-    page.get_by_role("button", name="Create reward").click()
+    submit_new_reward(page, "Too generous", "discount_percentage", "10", {"Discount (%)": "150"})
     value_field = page.locator("#field-value")
     expect(value_field.locator(".error")).to_have_text("enter a percentage above 0 and at most 100")
     expect(page.get_by_label("Discount (%)")).to_have_value("150")
@@ -155,12 +164,7 @@ def test_a_typed_amount_survives_a_switch_within_money_types(owner_page: Page):
 
 def test_the_edit_page_shows_the_deliverect_listing(owner_page: Page):
     page = owner_page
-    page.goto("/rewards/new")
-    page.get_by_label("Title").fill("Free coffee")
-    choose_type(page, "free_item")
-    page.get_by_label("Item PLU").fill("ESPRESSO")
-    page.get_by_label("Cost in points").fill("80")
-    page.get_by_role("button", name="Create reward").click()
+    submit_new_reward(page, "Free coffee", "free_item", "80", {"Item PLU": "ESPRESSO"})
     page.get_by_role("link", name="Free coffee").click()
     listing = page.locator("pre.json")
     expect(listing).to_contain_text('"type": "free_item"')

@@ -4,15 +4,6 @@ import pytest
 
 from loyalty.extensions import db
 from tests.support.app import empty_all_tables, make_app
-from tests.support.deliverect import Deliverect
-
-
-@pytest.fixture()
-def deliverect(client, tenant) -> Deliverect:
-    """Deliverect with the tenant's channel registered, as after a restaurant's set-up."""
-    channel = Deliverect(client, tenant)
-    channel.register()
-    return channel
 
 
 @pytest.fixture()

@@ -11,7 +11,6 @@ import pytest
 from loyalty.extensions import db
 from loyalty.models import Account, Hold, LedgerEntry, Order
 from loyalty.services.checkout.customers import NewCustomer, create_customer
-from loyalty.services.setup.tenants import create_tenant
 from loyalty.services.wallet.ledger import ledger_sum
 from tests.support.deliverect import (
     Deliverect,
@@ -20,6 +19,7 @@ from tests.support.deliverect import (
     basket_order,
     give_points,
     item,
+    registered_tenant,
     run_together,
 )
 
@@ -29,9 +29,7 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture()
 def shop(pg_app):
     """A tenant registered with Deliverect, a customer with 100 points and a 100-point reward."""
-    tenant, credentials = create_tenant("trattoria", "Trattoria Roma")
-    tenant.issued = credentials
-    Deliverect(pg_app.test_client(), tenant).register()
+    tenant, _ = registered_tenant(pg_app.test_client())
     account = create_customer(tenant.id, NewCustomer(email="jane@x.com"))
     give_points(account, 100, "opening")
     add_reward(tenant, "1", "discount_amount", 100, 500)

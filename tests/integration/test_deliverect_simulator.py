@@ -54,6 +54,12 @@ def test_wrong_secret_fails_the_scenario(server, tenant):
     assert "expected HTTP 200, got 401" in simulator.exchanges[0].problems
 
 
+def simulate(runner, server: str, api_key: str, secret: str, scenario: str | None = None):
+    """`flask loyalty simulate` against the server, with the default scenario unless named."""
+    args = ["loyalty", "simulate", "--url", server, "--api-key", api_key, "--secret", secret]
+    return runner.invoke(args=args + (["--scenario", scenario] if scenario else []))
+
+
 def test_unreachable_server_is_reported_not_raised(tenant):
     simulator = Simulator("http://127.0.0.1:9", tenant.issued.api_key, "s", timeout=2)
     exchanges = simulator.run("full")
@@ -61,35 +67,11 @@ def test_unreachable_server_is_reported_not_raised(tenant):
 
 
 def test_cli_prints_each_exchange_and_exits_non_zero_on_a_violation(server, tenant, runner):
-    good = runner.invoke(
-        args=[
-            "loyalty",
-            "simulate",
-            "--url",
-            server,
-            "--api-key",
-            tenant.issued.api_key,
-            "--secret",
-            tenant.issued.webhook_secret,
-            "--scenario",
-            "full",
-        ]
-    )
+    good = simulate(runner, server, tenant.issued.api_key, tenant.issued.webhook_secret, "full")
     assert good.exit_code == 0, good.output
     assert "[ok] register: POST" in good.output
     assert "exchanges follow the contract" in good.output
-    bad = runner.invoke(
-        args=[
-            "loyalty",
-            "simulate",
-            "--url",
-            server,
-            "--api-key",
-            tenant.issued.api_key,
-            "--secret",
-            "wrong",
-        ]
-    )
+    bad = simulate(runner, server, tenant.issued.api_key, "wrong")
     assert bad.exit_code == 1
     assert "[FAIL] register" in bad.output
 

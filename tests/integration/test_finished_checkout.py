@@ -12,15 +12,14 @@ import pytest
 from loyalty.extensions import db
 from loyalty.models import Account, Hold
 from loyalty.services.checkout.customers import NewCustomer, create_customer
-from loyalty.services.setup.tenants import create_tenant
 from loyalty.services.wallet.ledger import ledger_sum
 from tests.support.deliverect import (
-    Deliverect,
     add_reward,
     answers,
     basket_order,
     give_points,
     item,
+    registered_tenant,
     run_together,
 )
 
@@ -168,14 +167,11 @@ def test_an_order_with_its_session_still_ends_only_that_session(deliverect, cust
 def test_orders_and_a_cancel_arriving_at_once_end_every_checkout_they_commit(pg_app):
     """Two baskets, each ordered without a session; both orders replayed at the same moment on
     separate connections, one of them cancelled meanwhile: no hold is left reserving points."""
-    tenant, credentials = create_tenant("trattoria", "Trattoria Roma")
-    tenant.issued = credentials
-    Deliverect(pg_app.test_client(), tenant).register()
+    tenant, channel = registered_tenant(pg_app.test_client())
     account = create_customer(tenant.id, NewCustomer(email="jane@x.com"))
     give_points(account, 1000, "opening")
     for program_id, cost in (("1", 100), ("2", 150), ("3", 200)):
         add_reward(tenant, program_id, "discount_amount", cost, 300)
-    channel = Deliverect(pg_app.test_client(), tenant)
     validate(channel, account, ["1", "2"], session_id="s1")
     validate(channel, account, ["3"], session_id="s2")
 

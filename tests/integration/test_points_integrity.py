@@ -16,7 +16,6 @@ from loyalty.services.checkout.catalogue import tier_levels
 from loyalty.services.checkout.customers import NewCustomer, create_customer
 from loyalty.services.checkout.orders import OrderNotCredited, credit_held_order
 from loyalty.services.setup.team import create_user
-from loyalty.services.setup.tenants import create_tenant
 from loyalty.services.wallet.adjustments import adjust_points, new_adjustment_token
 from loyalty.services.wallet.balances import wallet_for
 from loyalty.services.wallet.expiry import expire_points
@@ -24,12 +23,12 @@ from loyalty.services.wallet.ledger import ledger_sum
 from loyalty.validation import FieldErrors
 from tests.support.app import PASSWORD, empty_all_tables
 from tests.support.deliverect import (
-    Deliverect,
     add_reward,
     add_tier,
     basket_order,
     item,
     order_body,
+    registered_tenant,
 )
 from tests.support.forms import settings_form
 
@@ -304,10 +303,7 @@ steps = st.lists(
 
 def _fresh_shop(client):
     empty_all_tables()
-    tenant, credentials = create_tenant("trattoria", "Trattoria Roma")
-    tenant.issued = credentials
-    channel = Deliverect(client, tenant)
-    channel.register()
+    tenant, channel = registered_tenant(client)
     for program_id, cost in REWARDS.items():
         add_reward(tenant, program_id, "discount_amount", cost, 100)
     account = create_customer(tenant.id, NewCustomer(first_name="Jane", email="jane@x.com"))

@@ -10,12 +10,18 @@ from loyalty.extensions import db
 from loyalty.models import Account, LedgerEntry
 from loyalty.services.checkout.customers import NewCustomer, create_customer
 from loyalty.services.setup.team import create_user
-from loyalty.services.setup.tenants import create_tenant
 from loyalty.services.wallet.adjustments import adjust_points, new_adjustment_token
 from loyalty.services.wallet.ledger import ledger_sum
 from loyalty.validation import FieldErrors
 from tests.support.app import PASSWORD
-from tests.support.deliverect import Deliverect, add_reward, basket_order, item, run_together
+from tests.support.deliverect import (
+    Deliverect,
+    add_reward,
+    basket_order,
+    item,
+    registered_tenant,
+    run_together,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -23,9 +29,7 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture()
 def shop(pg_app):
     """A registered tenant, an owner, a customer with no points and a 250-point reward."""
-    tenant, credentials = create_tenant("trattoria", "Trattoria Roma")
-    tenant.issued = credentials
-    Deliverect(pg_app.test_client(), tenant).register()
+    tenant, _ = registered_tenant(pg_app.test_client())
     owner = create_user(tenant.id, "owner@trattoria.test", PASSWORD, role="owner")
     account = create_customer(tenant.id, NewCustomer(email="jane@x.com"))
     add_reward(tenant, "R", "discount_amount", 250, 500)
@@ -61,7 +65,6 @@ def validate(account, session: str):
         "order": basket_order(account.external_id, [item("A", 3000)]),
     }
     return lambda channel: channel.post("/programs/validate", body, with_ids=True).status_code
-
 
 
 def assert_consistent(account_id: int) -> Account:

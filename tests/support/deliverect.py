@@ -9,7 +9,8 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from loyalty.extensions import db
-from loyalty.models import Account, Reward, Tier
+from loyalty.models import Account, Reward, Tenant, Tier
+from loyalty.services.setup.tenants import create_tenant
 from loyalty.services.wallet.ledger import Posting, lock_account, post
 from loyalty.webhooks.signature import HEADER, sign
 
@@ -60,6 +61,16 @@ class Deliverect:
         if key is not None:
             headers[HEADER] = sign(key, b"")
         return self.client.get(f"{BASE}{path}?{urlencode(params)}", headers=headers)
+
+
+def registered_tenant(client) -> tuple[Tenant, Deliverect]:
+    """A fresh Trattoria Roma registered with Deliverect through `client`, as after set-up;
+    its one-time API key and secret kept as `tenant.issued`."""
+    tenant, credentials = create_tenant("trattoria", "Trattoria Roma")
+    tenant.issued = credentials
+    channel = Deliverect(client, tenant)
+    channel.register()
+    return tenant, channel
 
 
 def add_reward(tenant, program_id: str, type_: str, cost: int, value: int = 0, **fields) -> Reward:

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask.testing import FlaskClient
+
+from tests.support.app import PASSWORD, make_app
 
 
 def errors_for(response, field_id: str) -> list[str]:
@@ -12,6 +18,21 @@ def errors_for(response, field_id: str) -> list[str]:
     block = re.search(rf'<div class="field[^"]*" id="field-{field_id}">(.*?)</div>', page, re.S)
     assert block, f"no field {field_id} on the page"
     return [html.unescape(text) for text in re.findall(r'<p class="error">(.*?)</p>', block[1])]
+
+
+def csrf_token(page: str) -> str:
+    """The CSRF token a page's form (or button form) carries."""
+    return re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', page)[1]
+
+
+@contextmanager
+def signed_in_checking_csrf(database_url: str, email: str) -> Iterator[FlaskClient]:
+    """A client of an app that checks CSRF tokens, as a browser would, signed in as `email`."""
+    app = make_app(database_url, WTF_CSRF_ENABLED=True)
+    with app.test_client() as client:
+        token = csrf_token(client.get("/login").get_data(as_text=True))
+        client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+        yield client
 
 
 def reward_form(**overrides) -> dict:

@@ -15,13 +15,6 @@ from tests.support.deliverect import Deliverect, add_reward, basket_order, give_
 
 
 @pytest.fixture()
-def channel(client, tenant) -> Deliverect:
-    channel = Deliverect(client, tenant)
-    channel.register()
-    return channel
-
-
-@pytest.fixture()
 def jane(tenant):
     account = create_customer(tenant.id, NewCustomer(email="jane@x.com"))
     give_points(account, 10_000, "opening")
@@ -53,16 +46,16 @@ def counted_queries():
         event.remove(db.engine, "before_cursor_execute", count)
 
 
-def test_the_account_page_shows_held_and_redeemed_points(owner_client, tenant, channel, jane):
+def test_the_account_page_shows_held_and_redeemed_points(owner_client, tenant, deliverect, jane):
     add_reward(tenant, "1", "discount_amount", 100, 200, title="Two euros off")
     body = {
         "sessionId": "s1",
         "programIds": ["1"],
         "order": basket_order(jane.external_id, [item("A", 900)]),
     }
-    channel.post("/programs/validate", body, with_ids=True)
+    deliverect.post("/programs/validate", body, with_ids=True)
     add_reward(tenant, "2", "discount_amount", 50, 100, title="One euro off")
-    channel.post(
+    deliverect.post(
         "/programs/validate", {**body, "sessionId": "s2", "programIds": ["2"]}, with_ids=True
     )
     order = {
@@ -72,7 +65,7 @@ def test_the_account_page_shows_held_and_redeemed_points(owner_client, tenant, c
         "paymentAmount": 0,
         "discounts": [{"programId": "1", "amount": 200}],
     }
-    channel.post("/orders", order, with_ids=True)
+    deliverect.post("/orders", order, with_ids=True)
 
     html = owner_client.get(f"/accounts/{jane.id}").get_data(as_text=True)
 
@@ -84,7 +77,7 @@ def test_the_account_page_shows_held_and_redeemed_points(owner_client, tenant, c
 
 
 def test_the_account_page_reads_its_holds_in_a_fixed_number_of_queries(
-    owner_client, tenant, channel, jane
+    owner_client, tenant, deliverect, jane
 ):
     tenant_id, account_id = tenant.id, jane.id
 
@@ -100,7 +93,7 @@ def test_the_account_page_reads_its_holds_in_a_fixed_number_of_queries(
     def add_holds(numbers: range) -> None:
         for number in numbers:
             hold_in_new_session(
-                channel,
+                deliverect,
                 db.session.get(Tenant, tenant_id),
                 db.session.get(Account, account_id),
                 number,

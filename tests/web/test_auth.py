@@ -11,6 +11,7 @@ from loyalty.extensions import db
 from loyalty.models import LoginSession, LoginThrottle, User, utcnow
 from loyalty.services.setup import team
 from tests.support.app import PASSWORD, make_app
+from tests.support.forms import csrf_token
 
 
 def test_login_with_right_password_reaches_home(client, owner, auth):
@@ -97,8 +98,7 @@ def test_forms_without_csrf_token_are_rejected(database_url, owner):
     with app.test_client() as client:
         response = client.post("/login", data={"email": owner.email, "password": PASSWORD})
         assert response.status_code == 400
-        login_page = client.get("/login").data.decode()
-        token = login_page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+        token = csrf_token(client.get("/login").get_data(as_text=True))
         response = client.post(
             "/login", data={"email": owner.email, "password": PASSWORD, "csrf_token": token}
         )

@@ -20,7 +20,7 @@ from loyalty.services.checkout.orders import (
     record_order,
 )
 from tests.support.accounts import customer
-from tests.support.app import PASSWORD, make_app
+from tests.support.forms import csrf_token, signed_in_checking_csrf
 
 # 50,000 points at the default rate, over the default cap of 10,000 per order.
 HUGE_PAYMENT = 5_000_000
@@ -181,18 +181,11 @@ def test_another_restaurants_held_orders_are_not_listed(owner_client, other_tena
 
 def test_dismissing_without_a_csrf_token_is_refused(database_url, owner, tenant, zoe):
     order = place(tenant, zoe, "H1")
-    app = make_app(database_url, WTF_CSRF_ENABLED=True)
-    with app.test_client() as client:
-        login_page = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page)[1]
-        client.post(
-            "/login", data={"email": owner.email, "password": PASSWORD, "csrf_token": token}
-        )
+    with signed_in_checking_csrf(database_url, owner.email) as client:
         assert client.post(f"/accounts/held-orders/{order.id}/dismiss").status_code == 400
         db.session.expire_all()
         assert db.session.get(Order, order.id).review_status == "flagged"
-        page = client.get("/accounts/held-orders").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+        token = csrf_token(client.get("/accounts/held-orders").get_data(as_text=True))
         accepted = client.post(
             f"/accounts/held-orders/{order.id}/dismiss", data={"csrf_token": token}
         )

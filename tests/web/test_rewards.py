@@ -15,8 +15,7 @@ from loyalty.services.checkout.catalogue import listing
 from loyalty.services.setup.rewards import RewardDetails, create_reward
 from loyalty.services.setup.settings import TenantSettings, update_settings
 from loyalty.services.setup.tiers import TierDetails, create_tier
-from tests.support.app import PASSWORD, make_app
-from tests.support.forms import errors_for, reward_form
+from tests.support.forms import csrf_token, errors_for, reward_form, signed_in_checking_csrf
 
 
 def only_reward() -> Reward:
@@ -346,16 +345,9 @@ def test_reward_of_another_restaurant_is_not_found(owner_client, other_tenant):
 
 
 def test_reward_post_without_csrf_token_is_rejected(database_url, owner):
-    app = make_app(database_url, WTF_CSRF_ENABLED=True)
-    with app.test_client() as client:
-        login_page = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page)[1]
-        client.post(
-            "/login", data={"email": owner.email, "password": PASSWORD, "csrf_token": token}
-        )
+    with signed_in_checking_csrf(database_url, owner.email) as client:
         assert client.post("/rewards/new", data=reward_form()).status_code == 400
         assert no_rewards()
-        form_page = client.get("/rewards/new").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form_page)[1]
+        token = csrf_token(client.get("/rewards/new").get_data(as_text=True))
         accepted = client.post("/rewards/new", data=reward_form(csrf_token=token))
         assert accepted.status_code == 303

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
 
@@ -100,24 +101,8 @@ def merge_accounts(tenant_id: int, survivor_id: int, retired_id: int, user_id: i
     now = utcnow()
     db.session.add_all(
         [
-            AccountEvent(
-                tenant_id=tenant_id,
-                account_id=survivor.id,
-                type="MERGED",
-                related_account_id=retired.id,
-                related_external_id=retired.external_id,
-                data={"byUserId": user_id},
-                ts=now,
-            ),
-            AccountEvent(
-                tenant_id=tenant_id,
-                account_id=retired.id,
-                type="MERGED_INTO",
-                related_account_id=survivor.id,
-                related_external_id=survivor.external_id,
-                data={"byUserId": user_id},
-                ts=now,
-            ),
+            _merge_event(survivor, "MERGED", retired, user_id, now),
+            _merge_event(retired, "MERGED_INTO", survivor, user_id, now),
         ]
     )
     db.session.commit()
@@ -131,4 +116,19 @@ def _ledger_total(account_id: int, unit: str) -> int:
         select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
             LedgerEntry.account_id == account_id, LedgerEntry.unit == unit
         )
+    )
+
+
+def _merge_event(
+    account: Account, event_type: str, other: Account, user_id: int, now: datetime
+) -> AccountEvent:
+    """One side's record of the merge, naming the other account."""
+    return AccountEvent(
+        tenant_id=account.tenant_id,
+        account_id=account.id,
+        type=event_type,
+        related_account_id=other.id,
+        related_external_id=other.external_id,
+        data={"byUserId": user_id},
+        ts=now,
     )

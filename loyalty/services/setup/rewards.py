@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from ...extensions import db
 from ...models import Reward, Tier, utcnow
 from ...rules.programs import FULL_PERCENT, ITEM_TYPES, PERCENT_TYPES, REWARD_TYPES
-from ...validation import CONFLICT, FieldErrors
+from ...validation import CONFLICT, FieldErrors, text_problem
 from ..scoping import get_for_tenant
 
 MEDIA_TYPES = ("image", "video")
@@ -171,10 +171,9 @@ def check_details(tenant_id: int, details: RewardDetails) -> RewardDetails:
     """The details normalised for their type (fields it ignores are cleared), or FieldErrors."""
     errors: dict[str, str] = {}
     title = (details.title or "").strip()
-    if not title:
-        errors["title"] = "give the reward a title customers will recognise"
-    elif len(title) > TITLE_MAX:
-        errors["title"] = f"use at most {TITLE_MAX} characters"
+    missing_title = "give the reward a title customers will recognise"
+    if problem := text_problem(title, TITLE_MAX, missing_title):
+        errors["title"] = problem
 
     reward_type = details.type
     if reward_type not in REWARD_TYPES:

@@ -11,7 +11,7 @@ from sqlalchemy import exists, select
 from ...extensions import db
 from ...models import LedgerEntry, Order, Reward, Tenant
 from ...rules.order_review import MAX_POINTS_PER_ORDER
-from ...validation import FieldErrors
+from ...validation import FieldErrors, text_problem
 
 NAME_MAX = 128
 MAX_DECIMAL_DIGITS = 4
@@ -61,10 +61,8 @@ def update_settings(tenant_id: int, settings: TenantSettings) -> Tenant:
     tenant = db.session.get(Tenant, tenant_id)
     errors: dict[str, str] = {}
     name = (settings.name or "").strip()
-    if not name:
-        errors["name"] = "enter the restaurant's name"
-    elif len(name) > NAME_MAX:
-        errors["name"] = f"use at most {NAME_MAX} characters"
+    if problem := text_problem(name, NAME_MAX, "enter the restaurant's name"):
+        errors["name"] = problem
 
     currency = (settings.currency or "").strip().upper()
     if not re.fullmatch(r"[A-Z]{3}", currency):

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from ...extensions import db
 from ...models import Account, Reward, Tier
 from ...rules.tiers import TierLevel, requirements, tier_for
-from ...validation import CONFLICT, FieldErrors
+from ...validation import CONFLICT, FieldErrors, text_problem
 from ..checkout.catalogue import tier_levels
 from ..scoping import get_for_tenant
 from .rewards import media_url_problem
@@ -95,10 +95,8 @@ def _checked(tenant_id: int, details: TierDetails, current: Tier | None) -> Tier
     others = select(Tier).where(Tier.tenant_id == tenant_id)
     if current is not None:
         others = others.where(Tier.id != current.id)
-    if not name:
-        errors["name"] = "give the tier a name, such as Gold"
-    elif len(name) > NAME_MAX:
-        errors["name"] = f"use at most {NAME_MAX} characters"
+    if problem := text_problem(name, NAME_MAX, "give the tier a name, such as Gold"):
+        errors["name"] = problem
     elif db.session.scalar(others.where(func.lower(Tier.name) == name.lower())) is not None:
         errors["name"] = f"there is already a tier called {name}"
 

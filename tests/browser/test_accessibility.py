@@ -7,10 +7,11 @@ evaluated through the DevTools protocol, so the pages' Content-Security-Policy s
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
 
@@ -61,3 +62,24 @@ def test_no_page_scrolls_sideways_on_a_phone(owner_page: Page, dashboard_pages: 
         if width > PHONE["width"]:
             wide[path] = width
     assert wide == {}
+
+
+def test_the_navigation_folds_behind_a_menu_on_a_phone(owner_page: Page):
+    owner_page.set_viewport_size(PHONE)
+    settle(owner_page, "/")
+    menu = owner_page.get_by_role("button", name="Menu")
+    rewards = owner_page.get_by_role("navigation", name="Main").get_by_role("link", name="Rewards")
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    expect(rewards).to_be_hidden()
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    rewards.click()
+    expect(owner_page).to_have_url(re.compile(r"/rewards/$"))
+    assert axe_violations(owner_page) == []
+
+
+def test_on_a_wide_screen_the_navigation_is_always_open(owner_page: Page):
+    settle(owner_page, "/")
+    expect(owner_page.get_by_role("button", name="Menu")).to_be_hidden()
+    nav = owner_page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="Rewards")).to_be_visible()

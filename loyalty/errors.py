@@ -33,7 +33,7 @@ def register(app: Flask) -> None:
         renderer = _renderer_for_path(request.path)
         if renderer is not None:
             return renderer(error.code or 500, error.name, error.description or error.name)
-        if error.code in (400, 401, 403, 404, 405, 429):
+        if error.code in (400, 401, 403, 404, 405, 413, 429):
             return render_template("errors/error.html", error=error), error.code
         return error
 

@@ -83,3 +83,11 @@ def test_on_a_wide_screen_the_navigation_is_always_open(owner_page: Page):
     expect(owner_page.get_by_role("button", name="Menu")).to_be_hidden()
     nav = owner_page.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link", name="Rewards")).to_be_visible()
+
+
+def test_on_a_phone_the_menu_leads_to_your_account(owner_page: Page):
+    owner_page.set_viewport_size(PHONE)
+    settle(owner_page, "/")
+    owner_page.get_by_role("button", name="Menu").click()
+    owner_page.get_by_role("link", name="Your account").click()
+    expect(owner_page.get_by_role("heading", name="Your account")).to_be_visible()

@@ -170,3 +170,10 @@ def test_no_link_is_written_by_a_refused_registration(client, tenant):
     raw = padded({**channel.ids, "apiKey": tenant.issued.api_key}, LIMIT + 1, key="x")
     channel.post("/registration", None, raw=raw)
     assert db.session.query(DeliverectLink).count() == 0
+
+
+def test_a_dashboard_form_over_the_limit_gets_the_dashboards_own_error_page(client):
+    response = client.post("/login", data={"email": "a@b.co", "password": "x" * (LIMIT + 1)})
+    page = response.get_data(as_text=True)
+    assert "more than the server accepts in one request" in page
+    assert "Back to the dashboard" in page

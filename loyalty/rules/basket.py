@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..validation import FieldErrors
+
 # Deliverect nests modifiers a few levels deep; anything deeper is garbage, and refusing it keeps
 # the recursive parser far from Python's recursion limit.
 MAX_SUB_ITEM_DEPTH = 10
@@ -56,8 +58,9 @@ class Basket:
         return not any(item.quantity for item in self.items)
 
 
-class BasketError(ValueError):
-    """The order is not a basket we can price; the message names the offending field."""
+class BasketError(FieldErrors):
+    """The order is not a basket we can price; `errors` names the offending field by its path in
+    the order, e.g. {"order.items[0].price": "must be a non-negative integer"}."""
 
 
 def basket_from_order(order: Any) -> Basket:
@@ -70,18 +73,18 @@ def basket_from_order(order: Any) -> Basket:
     Raises only BasketError, whatever JSON it is given.
     """
     if not isinstance(order, dict):
-        raise BasketError("order: must be an object")
+        raise BasketError({"order": "must be an object"})
     raw_items = order.get("items")
     if raw_items is None:
         raw_items = []
     if not isinstance(raw_items, list):
-        raise BasketError("order.items: must be a list")
+        raise BasketError({"order.items": "must be a list"})
     items = tuple(
         _item(raw, f"order.items[{index}]", depth=0) for index, raw in enumerate(raw_items)
     )
     decimal_digits = _optional_int(order, "decimalDigits", "order", default=2)
     if decimal_digits > MAX_DECIMAL_DIGITS:
-        raise BasketError(f"order.decimalDigits: must be at most {MAX_DECIMAL_DIGITS}")
+        raise BasketError({"order.decimalDigits": f"must be at most {MAX_DECIMAL_DIGITS}"})
     basket = Basket(
         items=items,
         decimal_digits=decimal_digits,
@@ -92,20 +95,20 @@ def basket_from_order(order: Any) -> Basket:
     )
     # Each price is bounded, but quantities multiply them through ten levels of sub-items.
     if basket.items_total + basket.delivery_cost + basket.service_charge > MAX_AMOUNT:
-        raise BasketError(f"order.items: the basket totals more than {MAX_AMOUNT} minor units")
+        raise BasketError({"order.items": f"the basket totals more than {MAX_AMOUNT} minor units"})
     return basket
 
 
 def _item(raw: Any, path: str, depth: int) -> BasketItem:
     if depth > MAX_SUB_ITEM_DEPTH:
-        raise BasketError(f"{path}: sub-items nested too deeply")
+        raise BasketError({path: "sub-items nested too deeply"})
     if not isinstance(raw, dict):
-        raise BasketError(f"{path}: must be an object")
+        raise BasketError({path: "must be an object"})
     raw_subs = raw.get("subItems")
     if raw_subs is None:
         raw_subs = []
     if not isinstance(raw_subs, list):
-        raise BasketError(f"{path}.subItems: must be a list")
+        raise BasketError({f"{path}.subItems": "must be a list"})
     return BasketItem(
         plu=_text(raw.get("plu"), f"{path}.plu"),
         name=_text(raw.get("name"), f"{path}.name"),
@@ -125,19 +128,16 @@ def _text(value: Any, path: str) -> str:
     # PLUs are sometimes sent as numbers; a bool is never a PLU.
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    raise BasketError(f"{path}: must be a string")
+    raise BasketError({path: "must be a string"})
 
 
 def _non_negative_int(value: Any, path: str, maximum: int = MAX_AMOUNT) -> int:
-    message = f"{path}: must be a non-negative integer"
-    if isinstance(value, bool):
-        raise BasketError(message)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if not isinstance(value, int) or value < 0:
-        raise BasketError(message)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BasketError({path: "must be a non-negative integer"})
     if value > maximum:
-        raise BasketError(f"{path}: must be at most {maximum}")
+        raise BasketError({path: f"must be at most {maximum}"})
     return value
 
 
@@ -150,11 +150,11 @@ def _applied_program_ids(raw: Any) -> tuple[str, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise BasketError("order.discounts: must be a list")
+        raise BasketError({"order.discounts": "must be a list"})
     ids: list[str] = []
     for index, discount in enumerate(raw):
         if not isinstance(discount, dict):
-            raise BasketError(f"order.discounts[{index}]: must be an object")
+            raise BasketError({f"order.discounts[{index}]": "must be an object"})
         # Cash (wallet) discounts carry no programId: they are not programs.
         program_id = _text(discount.get("programId"), f"order.discounts[{index}].programId")
         if program_id and program_id not in ids:

@@ -13,14 +13,15 @@ from flask import jsonify, request
 from werkzeug.wrappers import Response
 
 from ..models import Tenant
+from ..rules.basket import Basket
 from ..services.checkout.customers import CheckoutCustomer
 from ..services.setup.tenants import tenant_by_api_key
 from ..validation import FieldErrors
 from . import webhooks
 from .context import Call, json_body, logged
 from .responses import WebhookError, bad_request, invalid_fields
-from .schemas import ChannelRetrieve, ChannelValidate, parse
-from .views import customer_from_order, program_listing, read_basket, validate_and_hold
+from .schemas import ChannelRetrieve, ChannelValidate, Model
+from .views import customer_from_order, parsed_order, program_listing, validate_and_hold
 
 ORDER_TYPES = range(0, 6)  # 0 unknown, 1 pickup, 2 delivery, 3 eat-in, 4 curbside, 5 drive-thru
 
@@ -28,9 +29,7 @@ ORDER_TYPES = range(0, 6)  # 0 unknown, 1 pickup, 2 delivery, 3 eat-in, 4 curbsi
 @webhooks.post("/loyalty/<channel_link_id>/programs/retrieve")
 @logged("channel.programs")
 def channel_programs(call: Call, channel_link_id: str) -> Response:
-    tenant, body = _authorised(call)
-    payload = parse(ChannelRetrieve, body)
-    basket = read_basket(body["order"])
+    tenant, payload, basket = _authorised(call, ChannelRetrieve)
     account = _known_customer(tenant, payload.order.customer, payload.sessionId)
     return jsonify(program_listing(call, tenant, account, basket))
 
@@ -38,17 +37,16 @@ def channel_programs(call: Call, channel_link_id: str) -> Response:
 @webhooks.post("/loyalty/<channel_link_id>/programs/validate")
 @logged("channel.programs.validate")
 def channel_validate(call: Call, channel_link_id: str) -> Response:
-    tenant, body = _authorised(call)
-    payload = parse(ChannelValidate, body)
-    basket = read_basket(body["order"])
+    tenant, payload, basket = _authorised(call, ChannelValidate)
     account = _known_customer(tenant, payload.order.customer, holds=False)
     return jsonify(
         validate_and_hold(tenant, account, payload.programIds, basket, payload.sessionId)
     )
 
 
-def _authorised(call: Call) -> tuple[Tenant, dict]:
-    """The tenant behind the Bearer API key, and the body once its orderType is checked."""
+def _authorised(call: Call, model: type[Model]) -> tuple[Tenant, Model, Basket]:
+    """The tenant behind the Bearer API key, the body read as `model` once its orderType is
+    checked, and the basket its order describes."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     tenant = tenant_by_api_key(token.strip()) if scheme.lower() == "bearer" else None
@@ -68,7 +66,7 @@ def _authorised(call: Call) -> tuple[Tenant, dict]:
         raise WebhookError(
             422, "invalid_order_type", "order.orderType must be one of 0, 1, 2, 3, 4, 5"
         )
-    return tenant, body
+    return tenant, *parsed_order(model, body)
 
 
 def _valid_order_type(value: Any) -> bool:

@@ -39,6 +39,7 @@ from .schemas import (
     CancelNotification,
     CustomerRef,
     LoyaltyOrder,
+    Model,
     NewCustomer,
     OrderDiscount,
     OrderNotification,
@@ -135,10 +136,8 @@ def customer_wallet(call: Call) -> Response:
 @webhooks.post(f"{PREFIX}/wallet/validate")
 @logged("wallet.validate")
 def validate_wallet(call: Call) -> Response:
-    context = linked_request(call)
-    payload = parse(ValidateWalletRequest, context.body)
-    basket = read_basket(context.body["order"])
-    account = customer_from_order(context.tenant.id, payload.order.customer, holds=False)
+    tenant, payload, basket = order_request(call, ValidateWalletRequest)
+    account = customer_from_order(tenant.id, payload.order.customer, holds=False)
     check = checkout_rules.check_store_credit(
         account.cash_balance if account else None,
         payload.wallet.amount,
@@ -152,22 +151,18 @@ def validate_wallet(call: Call) -> Response:
 @webhooks.post(f"{PREFIX}/programs")
 @logged("programs")
 def programs(call: Call) -> Response:
-    context = linked_request(call)
-    payload = parse(ProgramsRequest, context.body)
-    basket = read_basket(context.body["order"])
-    account = customer_from_order(context.tenant.id, payload.order.customer, payload.sessionId)
-    return jsonify(program_listing(call, context.tenant, account, basket))
+    tenant, payload, basket = order_request(call, ProgramsRequest)
+    account = customer_from_order(tenant.id, payload.order.customer, payload.sessionId)
+    return jsonify(program_listing(call, tenant, account, basket))
 
 
 @webhooks.post(f"{PREFIX}/programs/validate")
 @logged("programs.validate")
 def validate_programs(call: Call) -> Response:
-    context = linked_request(call)
-    payload = parse(ValidateProgramsRequest, context.body)
-    basket = read_basket(context.body["order"])
-    account = customer_from_order(context.tenant.id, payload.order.customer, holds=False)
+    tenant, payload, basket = order_request(call, ValidateProgramsRequest)
+    account = customer_from_order(tenant.id, payload.order.customer, holds=False)
     return jsonify(
-        validate_and_hold(context.tenant, account, payload.programIds, basket, payload.sessionId)
+        validate_and_hold(tenant, account, payload.programIds, basket, payload.sessionId)
     )
 
 
@@ -346,11 +341,24 @@ def customer_from_order(
     return customers.find_checkout_customer(tenant_id, keys, utcnow(), session_id, holds=holds)
 
 
+def order_request(call: Call, model: type[Model]) -> tuple[deliverect.LinkedTenant, Model, Basket]:
+    """For a linked tenant's call about an order: the tenant, the body read as `model`, and
+    the basket the order describes."""
+    context = linked_request(call)
+    return context.tenant, *parsed_order(model, context.body)
+
+
+def parsed_order(model: type[Model], body: dict) -> tuple[Model, Basket]:
+    """The body read as `model`, and the basket its order describes."""
+    payload = parse(model, body)
+    return payload, read_basket(body["order"])
+
+
 def read_basket(order: Any) -> Basket:
     try:
         return basket_from_order(order)
     except BasketError as error:
-        raise bad_request(str(error)) from None
+        raise invalid_fields(error) from None
 
 
 def _discount_lines(discounts: list[OrderDiscount] | None) -> list[checkout_rules.DiscountLine]:

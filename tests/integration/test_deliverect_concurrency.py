@@ -10,13 +10,13 @@ import pytest
 
 from loyalty.extensions import db
 from loyalty.models import Account, Hold, LedgerEntry, Order
-from loyalty.services.checkout.customers import NewCustomer, create_customer
 from loyalty.services.wallet.ledger import ledger_sum
 from tests.support.deliverect import (
     Deliverect,
     add_reward,
     answers,
     basket_order,
+    checkout_customer,
     give_points,
     item,
     registered_tenant,
@@ -30,11 +30,9 @@ pytestmark = pytest.mark.postgres
 def shop(pg_app):
     """A tenant registered with Deliverect, a customer with 100 points and a 100-point reward."""
     tenant, _ = registered_tenant(pg_app.test_client())
-    account = create_customer(tenant.id, NewCustomer(email="jane@x.com"))
-    give_points(account, 100, "opening")
+    account = checkout_customer(tenant, 100, email="jane@x.com")
     add_reward(tenant, "1", "discount_amount", 100, 500)
     return tenant, account
-
 
 
 def order_body(account, order_id, discounts=None, payment=1000):

@@ -17,6 +17,7 @@ from tests.support.deliverect import (
     add_reward,
     answers,
     basket_order,
+    checkout_customer,
     give_points,
     item,
     registered_tenant,
@@ -26,9 +27,7 @@ from tests.support.deliverect import (
 
 @pytest.fixture()
 def customer(tenant):
-    account = create_customer(tenant.id, NewCustomer(first_name="Jane", email="jane@x.com"))
-    give_points(account, 1000, "opening")
-    return account
+    return checkout_customer(tenant, 1000, first_name="Jane", email="jane@x.com")
 
 
 @pytest.fixture()
@@ -74,7 +73,6 @@ def spendable(deliverect, customer) -> int:
     return response.get_json()["points"]["balance"]
 
 
-
 def hold_statuses() -> dict[tuple[str, int], str]:
     db.session.expire_all()
     return {(hold.session_id, hold.reward_id): hold.status for hold in db.session.query(Hold)}
@@ -116,9 +114,7 @@ def test_an_order_whose_cancel_came_first_still_ends_its_checkout(deliverect, cu
     assert set(hold_statuses().values()) == {"released"}
 
 
-def test_a_checkout_validated_without_a_session_ends_with_its_order(
-    deliverect, customer, programs
-):
+def test_a_checkout_validated_without_a_session_ends_with_its_order(deliverect, customer, programs):
     validate(deliverect, customer, ["1", "2"], session_id=None)
 
     deliverect.post("/orders", order(customer, ["1"]), with_ids=True)

@@ -166,6 +166,13 @@ def assert_ledger_matches(account_id: int) -> None:
     assert row.points_debt == 0 or row.points_balance == 0
 
 
+def merged(tenant, owner, survivor: Account, other: Account) -> Account:
+    """Merge `other` into `survivor`: the survivor as stored, its balances checked on its ledger."""
+    merge_accounts(tenant.id, survivor.id, other.id, owner.id)
+    assert_ledger_matches(survivor.id)
+    return db.session.get(Account, survivor.id)
+
+
 @pytest.mark.parametrize("debtor_survives", [False, True], ids=["debtor retired", "debtor kept"])
 def test_a_merge_pays_what_either_account_owed_from_the_merged_balance(
     tenant, owner, pair, debtor_survives
@@ -175,11 +182,9 @@ def test_a_merge_pays_what_either_account_owed_from_the_merged_balance(
     owe(debtor, 225)
     survivor, retired = (debtor, saver) if debtor_survives else (saver, debtor)
 
-    merge_accounts(tenant.id, survivor.id, retired.id, owner.id)
+    kept = merged(tenant, owner, survivor, retired)
 
-    kept = db.session.get(Account, survivor.id, populate_existing=True)
     assert (kept.points_balance, kept.points_debt) == (75, 0)
-    assert_ledger_matches(kept.id)
     assert_ledger_matches(retired.id)
     repaid = db.session.scalars(
         select(LedgerEntry).where(LedgerEntry.kind == "debt_repayment")
@@ -195,18 +200,14 @@ def test_a_merge_pays_only_what_the_merged_balance_covers(tenant, owner, pair):
     survivor, debtor = pair
     earn(survivor, 100)
     owe(debtor, 225)
-    merge_accounts(tenant.id, survivor.id, debtor.id, owner.id)
-    kept = db.session.get(Account, survivor.id, populate_existing=True)
+    kept = merged(tenant, owner, survivor, debtor)
     assert (kept.points_balance, kept.points_debt) == (0, 125)
-    assert_ledger_matches(kept.id)
 
 
 def test_merging_two_debtors_adds_up_what_they_owe(tenant, owner, pair):
     survivor, debtor = pair
     owe(survivor, 40)
     owe(debtor, 225)
-    merge_accounts(tenant.id, survivor.id, debtor.id, owner.id)
-    kept = db.session.get(Account, survivor.id, populate_existing=True)
+    kept = merged(tenant, owner, survivor, debtor)
     assert (kept.points_balance, kept.points_debt) == (0, 265)
-    assert_ledger_matches(kept.id)
     assert db.session.scalar(select(func.count()).where(LedgerEntry.kind == "debt_repayment")) == 0

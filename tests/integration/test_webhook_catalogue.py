@@ -36,14 +36,12 @@ from loyalty.services.wallet.ledger import (
     lock_account,
     post_new,
 )
-from tests.support.deliverect import basket_order, give_points, item
+from tests.support.deliverect import basket_order, checkout_customer, item
 
 
 @pytest.fixture()
 def customer(tenant):
-    account = create_customer(tenant.id, NewCustomer(first_name="Ann", email="ann@x.com"))
-    give_points(account, 300, "opening")
-    return account
+    return checkout_customer(tenant, 300, first_name="Ann", email="ann@x.com")
 
 
 def version(tenant) -> int:

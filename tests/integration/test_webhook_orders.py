@@ -4,14 +4,13 @@ import pytest
 
 from loyalty.extensions import db
 from loyalty.models import Account, Hold, LedgerEntry, Order
-from loyalty.services.checkout.customers import NewCustomer, create_customer
 from loyalty.services.wallet.ledger import ledger_sum
 from tests.support.deliverect import (
     add_reward,
     add_tier,
     basket_order,
+    checkout_customer,
     give_cash,
-    give_points,
     item,
     order_body,
 )
@@ -19,9 +18,7 @@ from tests.support.deliverect import (
 
 @pytest.fixture()
 def customer(tenant):
-    account = create_customer(tenant.id, NewCustomer(first_name="Jane", email="jane@x.com"))
-    give_points(account, 300, "opening")
-    return account
+    return checkout_customer(tenant, 300, first_name="Jane", email="jane@x.com")
 
 
 @pytest.fixture()

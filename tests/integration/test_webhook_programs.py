@@ -6,12 +6,11 @@ import pytest
 
 from loyalty.extensions import db
 from loyalty.models import Account, Hold, utcnow
-from loyalty.services.checkout.customers import NewCustomer, create_customer
 from tests.support.deliverect import (
     Deliverect,
     add_reward,
     basket_order,
-    give_points,
+    checkout_customer,
     item,
 )
 from tests.support.seeds import SEED_001_ORDER, SEED_003_BURGER_ORDER
@@ -34,12 +33,9 @@ LEGACY_AND_CURRENT = {
 
 @pytest.fixture()
 def customer(tenant):
-    account = create_customer(
-        tenant.id,
-        NewCustomer(first_name="John", email="loyalty@customer.com", phone="+31201234567"),
+    return checkout_customer(
+        tenant, 300, first_name="John", email="loyalty@customer.com", phone="+31201234567"
     )
-    give_points(account, 300, "opening")
-    return account
 
 
 @pytest.fixture()

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from loyalty.extensions import db
 from loyalty.models import Account, Reward, Tenant, Tier
+from loyalty.services.checkout.customers import NewCustomer, create_customer
 from loyalty.services.setup.tenants import create_tenant
 from loyalty.services.wallet.ledger import Posting, lock_account, post
 from loyalty.webhooks.signature import HEADER, sign
@@ -106,6 +107,13 @@ def give_points(account: Account, points: int, key: str, expires_at: datetime | 
         Posting("points", "adjust", points, key, reason="test", expires_at=expires_at),
     )
     db.session.commit()
+
+
+def checkout_customer(tenant, points: int, **fields) -> Account:
+    """A customer as Deliverect's checkout creates one (`fields` of NewCustomer), with `points`."""
+    account = create_customer(tenant.id, NewCustomer(**fields))
+    give_points(account, points, "opening")
+    return account
 
 
 def give_cash(account: Account, amount: int, key: str):

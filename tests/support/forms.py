@@ -61,7 +61,7 @@ def reward_form(**overrides) -> dict:
 
 def settings_form(**overrides) -> dict:
     """The settings form with the defaults of a new restaurant."""
-    form = {
+    return {
         "name": "Trattoria Roma",
         "currency": "EUR",
         "decimal_digits": "2",
@@ -70,6 +70,4 @@ def settings_form(**overrides) -> dict:
         "max_points_per_order": "10000",
         "max_order_amount": "1000000",
         "adjustment_owner_limit": "1000",
-    }
-    form.update(overrides)
-    return form
+    } | overrides

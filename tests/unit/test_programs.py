@@ -157,12 +157,8 @@ def test_an_item_amount_discount_of_a_whole_line_is_sent_as_flat_off():
 
 
 def test_an_item_amount_discount_of_nothing_gives_nothing():
-    assert (
-        discounts_for(
-            program("item_discount_amount", 0, item_plu="COKE"), basket(item("COKE", 300))
-        )
-        == []
-    )
+    nothing_off_coke = program("item_discount_amount", 0, item_plu="COKE")
+    assert discounts_for(nothing_off_coke, basket(item("COKE", 300))) == []
 
 
 def test_item_amount_discount_is_capped_at_the_unit_price():
@@ -185,12 +181,8 @@ def test_item_discount_quantity_covers_several_units_across_lines():
 
 
 def test_item_discount_needs_the_item():
-    assert (
-        discounts_for(
-            program("item_discount_amount", 100, item_plu="COKE"), basket(item("FANTA", 300))
-        )
-        == []
-    )
+    coke_off = program("item_discount_amount", 100, item_plu="COKE")
+    assert discounts_for(coke_off, basket(item("FANTA", 300))) == []
 
 
 def test_item_discount_without_a_plu_gives_nothing():
@@ -284,12 +276,8 @@ def test_a_line_the_fixed_price_does_not_lower_is_skipped_not_the_lines_after_it
 
 
 def test_fixed_price_above_the_item_price_gives_nothing():
-    assert (
-        discounts_for(
-            program("item_fixed_price", 1500, item_plu="BURGER"), basket(item("BURGER", 1200))
-        )
-        == []
-    )
+    burger_at_15 = program("item_fixed_price", 1500, item_plu="BURGER")
+    assert discounts_for(burger_at_15, basket(item("BURGER", 1200))) == []
 
 
 def test_fixed_price_on_part_of_a_line_is_sent_as_the_exact_flat_amount():
@@ -320,12 +308,8 @@ def test_bogof_gives_one_unit_free_on_the_line_of_the_item():
 
 
 def test_bogof_needs_two_units():
-    assert (
-        discounts_for(
-            program("buy_one_get_one_free", item_plu="DRN-02"), basket(item("DRN-02", 250))
-        )
-        == []
-    )
+    bogof = program("buy_one_get_one_free", item_plu="DRN-02")
+    assert discounts_for(bogof, basket(item("DRN-02", 250))) == []
 
 
 def test_bogof_gives_one_free_unit_per_redemption_unless_quantity_says_more():

@@ -19,14 +19,12 @@ def in_own_context(app, request):
 
 
 def member_form(**overrides) -> dict:
-    form = {
+    return {
         "email": "giulia@trattoria.test",
         "name": "Giulia",
         "role": "staff",
         "password": "a long password",
-    }
-    form.update(overrides)
-    return form
+    } | overrides
 
 
 def test_team_page_lists_members_with_roles(owner_client, owner, staff):

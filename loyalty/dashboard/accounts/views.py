@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from flask import (
@@ -17,14 +18,15 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
 from ...models import Account, Order, utcnow
 from ...rules.tiers import next_tier, tier_for
 from ...services.accounts.erasure import ErasureError, erase_account
-from ...services.accounts.events import EventError, record_relation_event, timeline
+from ...services.accounts.events import record_relation_event, timeline
 from ...services.accounts.history import ledger_page, orders_page
 from ...services.accounts.merge import MergeError, merge_accounts
-from ...services.accounts.profile import AccountExists, find_account, update_profile
+from ...services.accounts.profile import find_account, update_profile
 from ...services.accounts.search import (
     COUNT_CAP,
     SORTS,
@@ -194,7 +196,6 @@ def _page(account: Account, status: int = 200, **forms):
         "tags_form": forms.pop("tags_form", None) or tags_form,
         "adjust_form": forms.pop("adjust_form", None) or adjust_form,
         "relation_form": forms.pop("relation_form", None) or RelationForm(),
-        "button_form": EmptyForm(),
         "relation_labels": RELATION_LABELS,
         "owed": owed_points(tenant.id, account),
         "redemption_activity": account_activity(tenant.id, account.id, utcnow()),
@@ -235,7 +236,6 @@ def section(account_id: int, section: str):
         account=account,
         tenant=tenant,
         relation_labels=RELATION_LABELS,
-        button_form=EmptyForm(),
         **{section: loader(tenant.id, account.id, _page_arg("page"))},
     )
 
@@ -245,19 +245,35 @@ def section(account_id: int, section: str):
 def edit_profile(account_id: int):
     account = get_for_tenant(Account, account_id, current_tenant().id)
     form = ProfileForm()
+
+    def save() -> str:
+        update_profile(account.tenant_id, account.id, form.profile())
+        return "Profile saved."
+
+    return _submit(account, "profile_form", form, save, fallback="card")
+
+
+def _submit(
+    account: Account,
+    form_name: str,
+    form: FlaskForm,
+    save: Callable[[], str | None],
+    *,
+    fallback: str,
+):
+    """A form of the account page: when valid, `save` calls the service and the page reloads
+    flashing what `save` says, if anything; otherwise the page again with the form's errors
+    under its fields (422)."""
     if form.validate_on_submit():
         try:
-            update_profile(account.tenant_id, account.id, form.profile())
-        except AccountExists as error:
-            getattr(form, error.field_name if error.field_name != "id" else "card").errors.append(
-                f"Another account already has this {error.field_name}."
-            )
+            done = save()
         except FieldErrors as error:
-            show_field_errors(form, error, fallback="card")
+            show_field_errors(form, error, fallback=fallback)
         else:
-            flash("Profile saved.", "success")
+            if done:
+                flash(done, "success")
             return redirect(url_for("accounts.show", account_id=account.id), 303)
-    return _page(account, 422, profile_form=form)
+    return _page(account, 422, **{form_name: form})
 
 
 @bp.route("/<int:account_id>/tags", methods=["POST"])
@@ -290,24 +306,22 @@ def adjust(account_id: int):
     tenant = current_tenant()
     account = get_for_tenant(Account, account_id, tenant.id)
     form = AdjustForm()
-    if form.validate_on_submit():
-        try:
-            result = adjust_points(
-                tenant.id,
-                account.id,
-                form.points.data,
-                form.reason.data,
-                current_user.id,
-                form.token.data,
-                by_owner=current_user.is_owner,
-            )
-        except FieldErrors as error:
-            show_field_errors(form, error, fallback="points")
-        else:
-            if not result.repeated:
-                flash(f"{form.points.data:+,} points: {form.reason.data.strip()}", "success")
-            return redirect(url_for("accounts.show", account_id=account.id), 303)
-    return _page(account, 422, adjust_form=form)
+
+    def save() -> str | None:
+        result = adjust_points(
+            tenant.id,
+            account.id,
+            form.points.data,
+            form.reason.data,
+            current_user.id,
+            form.token.data,
+            by_owner=current_user.is_owner,
+        )
+        if result.repeated:
+            return None  # a second click of the same form: nothing new to say
+        return f"{form.points.data:+,} points: {form.reason.data.strip()}"
+
+    return _submit(account, "adjust_form", form, save, fallback="points")
 
 
 @bp.route("/<int:account_id>/orders/<int:order_id>/credit", methods=["POST"])
@@ -383,23 +397,20 @@ def add_relation(account_id: int):
     tenant = current_tenant()
     account = get_for_tenant(Account, account_id, tenant.id)
     form = RelationForm()
-    if form.validate_on_submit():
+
+    def save() -> str:
         other = find_account(tenant.id, form.other.data)
-        other_id = other.external_id if other is not None else form.other.data.strip()
-        try:
-            record_relation_event(
-                tenant.id,
-                account.id,
-                other_id,
-                form.type.data,
-                do_not_process_symmetry=form.do_not_process_symmetry.data,
-            )
-        except EventError as error:
-            form.other.errors.append(str(error).capitalize() + ".")
-        else:
-            flash("Relation recorded.", "success")
-            return redirect(url_for("accounts.show", account_id=account.id), 303)
-    return _page(account, 422, relation_form=form)
+        record_relation_event(
+            tenant.id,
+            account.id,
+            other.external_id if other is not None else form.other.data.strip(),
+            form.type.data,
+            do_not_process_symmetry=form.do_not_process_symmetry.data,
+        )
+        return "Relation recorded."
+
+    # The service's other_external_id is the "other" field: its message lands there as fallback.
+    return _submit(account, "relation_form", form, save, fallback="other")
 
 
 @bp.route("/<int:account_id>/merge", methods=["GET", "POST"])

@@ -77,7 +77,7 @@ def account():
             else:
                 flash("Password changed. Your other browsers are signed out.", "success")
                 return redirect(url_for("auth.account"), 303)
-    return render_template("auth/account.html", form=form, button_form=EmptyForm()), status
+    return render_template("auth/account.html", form=form), status
 
 
 @bp.route("/account/sign-out-everywhere", methods=["POST"])

@@ -43,6 +43,12 @@ def _optional_int(value: str | int | None) -> int | None:
     return int(value)
 
 
+def _optional_utc_time(label: str, description: str) -> DateTimeLocalField:
+    return DateTimeLocalField(
+        label, format=DATETIME_FORMAT, tz=UTC, validators=[Optional()], description=description
+    )
+
+
 class RewardForm(FlaskForm):
     title = StringField("Title", description="What customers see in the app, e.g. “€5 off”.")
     description = TextAreaField("Description", description="Optional; shown under the title.")
@@ -68,19 +74,9 @@ class RewardForm(FlaskForm):
     )
     min_order_value = StringField("Minimum order value")
     min_tier_id = SelectField("Only for tier and above", choices=[], coerce=_optional_int)
-    active_from = DateTimeLocalField(
-        "Available from",
-        format=DATETIME_FORMAT,
-        tz=UTC,
-        validators=[Optional()],
-        description="UTC. Empty: from now on.",
-    )
-    active_to = DateTimeLocalField(
-        "Available until",
-        format=DATETIME_FORMAT,
-        tz=UTC,
-        validators=[Optional()],
-        description="UTC; sent to Deliverect as expiresAt. Empty: no end.",
+    active_from = _optional_utc_time("Available from", "UTC. Empty: from now on.")
+    active_to = _optional_utc_time(
+        "Available until", "UTC; sent to Deliverect as expiresAt. Empty: no end."
     )
     media_url = StringField("Image or video address", description="Optional, https://…")
     media_type = SelectField(

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import partial
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ...models import Reward, Tenant, utcnow
 from ...services.checkout.catalogue import listing, tier_levels
 from ...services.scoping import get_for_tenant
 from ...services.setup.rewards import (
+    RewardDetails,
     archive_reward,
     count_archived,
     create_reward,
@@ -30,9 +33,29 @@ def _form(tenant: Tenant, **kwargs) -> RewardForm:
     return RewardForm(tier_levels(tenant.id), tenant.currency, **kwargs)
 
 
-def _refreshing() -> bool:
-    """Without JavaScript the type select cannot swap fields: this button redraws the form."""
-    return "refresh" in request.form
+def _saving() -> bool:
+    """A POST saves, except from the refresh button: without JavaScript the type select cannot
+    swap fields, so that button only redraws the form."""
+    return request.method == "POST" and "refresh" not in request.form
+
+
+def _save(
+    form: RewardForm, tenant: Tenant, save: Callable[[RewardDetails], Reward], done: str, then: str
+) -> Response | None:
+    """Save the posted reward and redirect to `then`; None when there is nothing to save or the
+    form shows what to correct."""
+    if not _saving():
+        return None
+    details = form.details(tenant.decimal_digits) if form.validate_on_submit() else None
+    if details is None:
+        return None
+    try:
+        reward = save(details)
+    except FieldErrors as error:
+        show_field_errors(form, error, fallback="title")
+        return None
+    flash(f"Reward “{reward.title}” {done}.", "success")
+    return redirect(then, 303)
 
 
 @bp.route("/")
@@ -47,7 +70,6 @@ def index():
         archived_count=count_archived(tenant.id),
         type_labels=TYPE_LABELS,
         now=utcnow(),
-        button_form=EmptyForm(),
     )
 
 
@@ -56,19 +78,11 @@ def index():
 def create():
     tenant = current_tenant()
     form = _form(tenant)
-    status = 200
-    if request.method == "POST" and not _refreshing():
-        details = form.details(tenant.decimal_digits) if form.validate_on_submit() else None
-        if details is not None:
-            try:
-                reward = create_reward(tenant.id, details)
-            except FieldErrors as error:
-                show_field_errors(form, error, fallback="title")
-            else:
-                flash(f"Reward “{reward.title}” created.", "success")
-                return redirect(url_for("rewards.index"), 303)
-        status = 422
-    return render_template("rewards/new.html", form=form), status
+    then = url_for("rewards.index")
+    saved = _save(form, tenant, partial(create_reward, tenant.id), "created", then)
+    if saved is not None:
+        return saved
+    return render_template("rewards/new.html", form=form), 422 if _saving() else 200
 
 
 @bp.route("/<int:reward_id>", methods=["GET", "POST"])
@@ -81,18 +95,10 @@ def edit(reward_id: int):
         form = _form(tenant, data=RewardForm.initial_data(reward, tenant.decimal_digits))
     else:
         form = _form(tenant)
-    status = 200
-    if request.method == "POST" and not _refreshing():
-        details = form.details(tenant.decimal_digits) if form.validate_on_submit() else None
-        if details is not None:
-            try:
-                update_reward(tenant.id, reward.id, details)
-            except FieldErrors as error:
-                show_field_errors(form, error, fallback="title")
-            else:
-                flash(f"Reward “{reward.title}” saved.", "success")
-                return redirect(url_for("rewards.edit", reward_id=reward.id), 303)
-        status = 422
+    then = url_for("rewards.edit", reward_id=reward.id)
+    saved = _save(form, tenant, partial(update_reward, tenant.id, reward.id), "saved", then)
+    if saved is not None:
+        return saved
     return render_template(
         "rewards/edit.html",
         form=form,
@@ -100,8 +106,7 @@ def edit(reward_id: int):
         listing_json=json.dumps(listing(reward), indent=2, ensure_ascii=False),
         readonly=not current_user.is_owner,
         now=utcnow(),
-        button_form=EmptyForm(),
-    ), status
+    ), 422 if _saving() else 200
 
 
 @bp.route("/fields")

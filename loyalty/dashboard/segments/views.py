@@ -68,7 +68,7 @@ def index():
         (segment, describe(criteria_of(segment), tier_names))
         for segment in list_segments(tenant.id)
     ]
-    return render_template("segments/index.html", segments=segments, button_form=EmptyForm())
+    return render_template("segments/index.html", segments=segments)
 
 
 @bp.route("/<int:segment_id>/count")

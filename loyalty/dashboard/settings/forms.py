@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField
 from wtforms.validators import Optional
@@ -9,10 +11,20 @@ from wtforms.validators import Optional
 from ...models import Tenant
 from ...services.setup.settings import TenantSettings
 
+# Each field of the form is named as the tenant's column and the TenantSettings field it edits.
+SETTING_NAMES = tuple(setting.name for setting in fields(TenantSettings))
+
+
+def _text(typed: str | None) -> str:
+    """A text field left out of the POST reads as empty, not None."""
+    return typed or ""
+
 
 class SettingsForm(FlaskForm):
-    name = StringField("Restaurant name")
-    currency = StringField("Currency", description="Three-letter code, e.g. EUR, GBP, USD.")
+    name = StringField("Restaurant name", filters=[_text])
+    currency = StringField(
+        "Currency", description="Three-letter code, e.g. EUR, GBP, USD.", filters=[_text]
+    )
     decimal_digits = IntegerField(
         "Decimal digits",
         description="Digits after the decimal point in prices: 2 for 4.50, 0 for 450.",
@@ -49,26 +61,8 @@ class SettingsForm(FlaskForm):
     )
 
     def settings(self) -> TenantSettings:
-        return TenantSettings(
-            name=self.name.data or "",
-            currency=self.currency.data or "",
-            decimal_digits=self.decimal_digits.data,
-            points_per_unit=self.points_per_unit.data,
-            points_validity_days=self.points_validity_days.data,
-            max_points_per_order=self.max_points_per_order.data,
-            max_order_amount=self.max_order_amount.data,
-            adjustment_owner_limit=self.adjustment_owner_limit.data,
-        )
+        return TenantSettings(**{name: self[name].data for name in SETTING_NAMES})
 
     @staticmethod
     def initial_data(tenant: Tenant) -> dict:
-        return {
-            "name": tenant.name,
-            "currency": tenant.currency,
-            "decimal_digits": tenant.decimal_digits,
-            "points_per_unit": tenant.points_per_unit,
-            "points_validity_days": tenant.points_validity_days,
-            "max_points_per_order": tenant.max_points_per_order,
-            "max_order_amount": tenant.max_order_amount,
-            "adjustment_owner_limit": tenant.adjustment_owner_limit,
-        }
+        return {name: getattr(tenant, name) for name in SETTING_NAMES}

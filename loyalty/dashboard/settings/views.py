@@ -6,6 +6,8 @@ or flashed, so it does not end up in the session cookie, a URL or the browser ca
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import flash, make_response, redirect, render_template, request, url_for
 
 from ...services.setup.settings import stored_amounts, update_settings
@@ -26,7 +28,6 @@ def _page(form: SettingsForm, status: int = 200, **issued: str):
             form=form,
             tenant=tenant,
             amounts_in_use=stored_amounts(tenant.id),
-            button_form=EmptyForm(),
             **issued,
         ),
         status,
@@ -57,18 +58,19 @@ def index():
 @bp.route("/api-key", methods=["POST"])
 @owner_required
 def new_api_key():
-    tenant = current_tenant()
-    form = SettingsForm(formdata=None, data=SettingsForm.initial_data(tenant))
-    if not EmptyForm().validate_on_submit():
-        return redirect(url_for("settings.index"), 303)
-    return _page(form, new_api_key=rotate_api_key(tenant.id))
+    return _issue("new_api_key", rotate_api_key)
 
 
 @bp.route("/webhook-secret", methods=["POST"])
 @owner_required
 def new_webhook_secret():
+    return _issue("new_webhook_secret", rotate_webhook_secret)
+
+
+def _issue(name: str, rotate: Callable[[int], str]):
+    """Replace a credential and show the new one on this response only, beside saved settings."""
     tenant = current_tenant()
     form = SettingsForm(formdata=None, data=SettingsForm.initial_data(tenant))
     if not EmptyForm().validate_on_submit():
         return redirect(url_for("settings.index"), 303)
-    return _page(form, new_webhook_secret=rotate_webhook_secret(tenant.id))
+    return _page(form, **{name: rotate(tenant.id)})

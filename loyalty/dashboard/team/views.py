@@ -29,7 +29,6 @@ def _page(form: MemberForm, status: int = 200):
         form=form,
         members=team_members(current_tenant().id),
         role_form=RoleForm,
-        button_form=EmptyForm(),
     ), status
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ...models import Tier
 from ...services.scoping import get_for_tenant
 from ...services.setup.tiers import (
+    TierDetails,
     create_tier,
     delete_tier,
     tiers_lowest_first,
@@ -27,7 +31,6 @@ def index():
     return render_template(
         "tiers/index.html",
         ranges=tiers_lowest_first(current_tenant().id),
-        button_form=EmptyForm(),
     )
 
 
@@ -35,22 +38,7 @@ def index():
 @owner_required
 def create():
     tenant = current_tenant()
-    form = TierForm()
-    status = 200
-    if request.method == "POST":
-        details = form.details() if form.validate_on_submit() else None
-        if details is not None:
-            try:
-                tier = create_tier(tenant.id, details)
-            except FieldErrors as error:
-                show_field_errors(
-                    form, error, fallback="name", renamed={"multiplier_percent": "multiplier"}
-                )
-            else:
-                flash(f"Tier “{tier.name}” created.", "success")
-                return redirect(url_for("tiers.index"), 303)
-        status = 422
-    return render_template("tiers/form.html", form=form, tier=None, readonly=False), status
+    return _form_page(TierForm(), None, partial(create_tier, tenant.id), "created")
 
 
 @bp.route("/<int:tier_id>", methods=["GET", "POST"])
@@ -60,26 +48,27 @@ def edit(tier_id: int):
     tier = get_for_tenant(Tier, tier_id, tenant.id)
     require_owner_to_save()
     form = TierForm(data=TierForm.initial_data(tier)) if request.method == "GET" else TierForm()
+    return _form_page(form, tier, partial(update_tier, tenant.id, tier.id), "saved")
+
+
+def _form_page(form: TierForm, tier: Tier | None, save: Callable[[TierDetails], Tier], done: str):
+    """The tier form; a POST saves and goes back to the list, or shows what to correct (422)."""
     status = 200
     if request.method == "POST":
         details = form.details() if form.validate_on_submit() else None
         if details is not None:
             try:
-                update_tier(tenant.id, tier.id, details)
+                saved = save(details)
             except FieldErrors as error:
                 show_field_errors(
                     form, error, fallback="name", renamed={"multiplier_percent": "multiplier"}
                 )
             else:
-                flash(f"Tier “{tier.name}” saved.", "success")
+                flash(f"Tier “{saved.name}” {done}.", "success")
                 return redirect(url_for("tiers.index"), 303)
         status = 422
     return render_template(
-        "tiers/form.html",
-        form=form,
-        tier=tier,
-        readonly=not current_user.is_owner,
-        button_form=EmptyForm(),
+        "tiers/form.html", form=form, tier=tier, readonly=not current_user.is_owner
     ), status
 
 

@@ -9,8 +9,10 @@ from sqlalchemy import select
 
 from ...extensions import db
 from ...models import Account, AccountEvent, utcnow
-from ..pagination import Page, paginate
+from ...validation import FieldErrors
+from ..pagination import Page
 from ..scoping import get_for_tenant
+from .history import account_page
 from .profile import resolve_merged
 
 RELATION_TYPES = ("INVITED", "INVITED_BY", "FRIEND", "UNKNOWN")
@@ -18,8 +20,8 @@ RELATION_TYPES = ("INVITED", "INVITED_BY", "FRIEND", "UNKNOWN")
 MIRROR = {"INVITED": "INVITED_BY", "INVITED_BY": "INVITED", "FRIEND": "FRIEND"}
 
 
-class EventError(ValueError):
-    pass
+class EventError(FieldErrors):
+    """A relation event that cannot be recorded; `errors` names the argument at fault."""
 
 
 def record_relation_event(
@@ -37,14 +39,14 @@ def record_relation_event(
     same relation at the same time again changes nothing, so callers may retry.
     """
     if type not in RELATION_TYPES:
-        raise EventError(f"type must be one of {', '.join(RELATION_TYPES)}")
+        raise EventError({"type": f"type must be one of {', '.join(RELATION_TYPES)}"})
     other_external_id = (other_external_id or "").strip()
     if not 1 <= len(other_external_id) <= 64:
-        raise EventError("the other account's id must be 1 to 64 characters")
+        raise EventError({"other_external_id": "the other account's id must be 1 to 64 characters"})
     account = get_for_tenant(Account, account_id, tenant_id)
     ts = ts or utcnow()
     if ts.tzinfo is None:
-        raise EventError("the event time needs a time zone")
+        raise EventError({"ts": "the event time needs a time zone"})
     other = resolve_merged(
         db.session.scalar(
             select(Account).where(
@@ -53,7 +55,7 @@ def record_relation_event(
         )
     )
     if other is not None and other.id == account.id:
-        raise EventError("an account cannot be related to itself")
+        raise EventError({"other_external_id": "an account cannot be related to itself"})
     event = _add_once(tenant_id, account.id, type, other, other_external_id, ts)
     if not do_not_process_symmetry and other is not None and type in MIRROR:
         _add_once(tenant_id, other.id, MIRROR[type], account, account.external_id, ts)
@@ -97,10 +99,4 @@ def timeline(
     tenant_id: int, account_id: int, page: int = 1, per_page: int = 20
 ) -> Page[AccountEvent]:
     """The account's events, newest first."""
-    return paginate(
-        AccountEvent,
-        (AccountEvent.tenant_id == tenant_id, AccountEvent.account_id == account_id),
-        (AccountEvent.ts.desc(), AccountEvent.id.desc()),
-        page,
-        per_page,
-    )
+    return account_page(AccountEvent, AccountEvent.ts, tenant_id, account_id, page, per_page)

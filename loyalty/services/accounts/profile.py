@@ -15,9 +15,12 @@ from ...validation import CONFLICT, FieldErrors
 from ..scoping import get_for_tenant
 
 
-class AccountExists(Exception):
+class AccountExists(FieldErrors):
+    """Another account of the tenant already uses the `field_name` identifier (id, card, email
+    or phone): `account` is that one."""
+
     def __init__(self, account: Account, field_name: str):
-        super().__init__(f"an account with this {field_name} already exists")
+        super().__init__({field_name: f"Another account already has this {field_name}."}, CONFLICT)
         self.account, self.field_name = account, field_name
 
 

@@ -7,9 +7,10 @@ parsing and printing them live here, once, and every door builds the same query 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from sqlalchemy import (
@@ -62,6 +63,7 @@ CONSENT_CHOICES = ("yes", "no")
 # the last one is still a date (9999-12-31 + 1 day is an overflow, not an empty result).
 FIRST_DAY = date(1900, 1, 1)
 LAST_DAY = date(2999, 12, 31)
+Bound = TypeVar("Bound", int, date)
 
 
 @dataclass(frozen=True)
@@ -137,33 +139,29 @@ def parse_criteria(args: Mapping[str, str]) -> tuple[SearchCriteria, dict[str, s
     def text(name: str, limit: int = 200) -> str:
         return (args.get(name) or "").strip()[:limit]
 
-    def integer(name: str, low: int, high: int) -> int | None:
+    def bounded(
+        name: str, read: Callable[[str], Bound], low: Bound, high: Bound, unread: str
+    ) -> Bound | None:
+        """The value `read` makes of the argument, None if blank; an error if it is unreadable
+        (`unread` says why) or outside low..high (dates print as YYYY-MM-DD)."""
         raw = text(name)
         if not raw:
             return None
         try:
-            value = int(raw)
+            value = read(raw)
         except ValueError:
-            errors[name] = "must be a whole number"
+            errors[name] = unread
             return None
         if not low <= value <= high:
             errors[name] = f"must be between {low} and {high}"
             return None
         return value
 
+    def integer(name: str, low: int, high: int) -> int | None:
+        return bounded(name, int, low, high, "must be a whole number")
+
     def day(name: str) -> date | None:
-        raw = text(name)
-        if not raw:
-            return None
-        try:
-            value = date.fromisoformat(raw)
-        except ValueError:
-            errors[name] = "must be a date (YYYY-MM-DD)"
-            return None
-        if not FIRST_DAY <= value <= LAST_DAY:
-            errors[name] = f"must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}"
-            return None
-        return value
+        return bounded(name, date.fromisoformat, FIRST_DAY, LAST_DAY, "must be a date (YYYY-MM-DD)")
 
     consent = text("consent")
     if consent and consent not in CONSENT_CHOICES:

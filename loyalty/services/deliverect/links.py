@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
@@ -93,21 +93,19 @@ def _remember_refusal(tenant_id: int, owner_id: int, account_id: str, profile_id
 
 def refused_registrations(tenant_id: int) -> list[RefusedRegistration]:
     """This tenant's registrations refused because another tenant owns the Deliverect account."""
-    return list(
-        db.session.scalars(
-            select(RefusedRegistration)
-            .where(RefusedRegistration.tenant_id == tenant_id)
-            .order_by(RefusedRegistration.updated_at.desc())
-        )
-    )
+    return _refusals_newest_first(RefusedRegistration.tenant_id == tenant_id)
 
 
 def registration_attempts_on(tenant_id: int) -> list[RefusedRegistration]:
     """Other tenants' refused registrations of this tenant's Deliverect accounts."""
+    return _refusals_newest_first(RefusedRegistration.owner_tenant_id == tenant_id)
+
+
+def _refusals_newest_first(condition: ColumnElement[bool]) -> list[RefusedRegistration]:
     return list(
         db.session.scalars(
             select(RefusedRegistration)
-            .where(RefusedRegistration.owner_tenant_id == tenant_id)
+            .where(condition)
             .order_by(RefusedRegistration.updated_at.desc())
         )
     )

@@ -97,6 +97,7 @@ def export_rows(spec: ExportSpec, default_region: str | None = None) -> Iterator
             select(func.aggregate_strings(AccountTag.tag, ","))
             .where(AccountTag.account_id == Account.id)
             .scalar_subquery()
+            .label("tags")
         )
         columns = [
             Account.external_id,
@@ -126,46 +127,28 @@ def export_rows(spec: ExportSpec, default_region: str | None = None) -> Iterator
     digits = spec.tenant.decimal_digits
     for row in db.session.execute(query):
         if spec.contacts:
-            external_id, first, last, email, phone = row
-            cells = [external_id, f"{first} {last}".strip(), email, phone]
+            name = f"{row.first_name} {row.last_name}".strip()
+            cells = [row.external_id, name, row.email, row.phone]
         else:
-            (
-                external_id,
-                card,
-                email,
-                phone,
-                first,
-                last,
-                birthdate,
-                sex,
-                lifetime,
-                points,
-                debt,
-                cash,
-                tag_list,
-                consent,
-                joined,
-                last_order,
-            ) = row
-            tier = tier_for(lifetime, levels)
+            tier = tier_for(row.lifetime_points, levels)
             cells = [
-                external_id,
-                card,
-                email,
-                phone,
-                first,
-                last,
-                birthdate.isoformat() if birthdate else "",
-                sex,
+                row.external_id,
+                row.card,
+                row.email,
+                row.phone,
+                row.first_name,
+                row.last_name,
+                row.birthdate.isoformat() if row.birthdate else "",
+                row.sex,
                 tier.name if tier else "",
-                points,
-                debt,
-                lifetime,
-                format_money(cash, digits),
-                ",".join(sorted((tag_list or "").split(","))) if tag_list else "",
-                "yes" if consent else "no",
-                to_iso(joined) if joined else "",
-                to_iso(last_order) if last_order else "",
+                row.points_balance,
+                row.points_debt,
+                row.lifetime_points,
+                format_money(row.cash_balance, digits),
+                ",".join(sorted(row.tags.split(","))) if row.tags else "",
+                "yes" if row.marketing_consent else "no",
+                to_iso(row.created_at) if row.created_at else "",
+                to_iso(row.last_order_at) if row.last_order_at else "",
             ]
         yield [safe_cell(cell) for cell in cells]
 

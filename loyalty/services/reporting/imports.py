@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import TextIO
+from typing import Any, TextIO
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -611,11 +611,16 @@ def _program_details(
         if name not in PROGRAM_FIELDS and name not in _IGNORED_PROGRAM_FIELDS:
             problems.append(Problem(where, name, "is not a program-list field"))
 
-    def text(name: str, required: bool = False) -> str | None:
+    def given(name: str, required: bool) -> Any:
+        """The field's value, None when absent (a problem if it is `required`)."""
         value = entry.get(name)
+        if value is None and required:
+            problems.append(Problem(where, name, "required"))
+        return value
+
+    def text(name: str, required: bool = False) -> str | None:
+        value = given(name, required)
         if value is None:
-            if required:
-                problems.append(Problem(where, name, "required"))
             return None
         if (
             isinstance(value, int)
@@ -629,10 +634,8 @@ def _program_details(
         return value
 
     def whole(name: str, required: bool = False) -> int | None:
-        value = entry.get(name)
+        value = given(name, required)
         if value is None:
-            if required:
-                problems.append(Problem(where, name, "required"))
             return None
         if isinstance(value, float) and value.is_integer():
             value = int(value)

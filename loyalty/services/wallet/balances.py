@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
-
 from ...extensions import db
 from ...models import Account, LedgerEntry
 from ...rules.expiry import upcoming_expirations
 from ..checkout.redemption import held_points
+from .ledger import credits_oldest_first
 
 
 @dataclass(frozen=True)
@@ -28,13 +27,7 @@ class Wallet:
 
 def wallet_for(account: Account, now: datetime) -> Wallet:
     credits = db.session.execute(
-        select(LedgerEntry.amount, LedgerEntry.expires_at)
-        .where(
-            LedgerEntry.account_id == account.id,
-            LedgerEntry.unit == "points",
-            LedgerEntry.amount > 0,
-        )
-        .order_by(LedgerEntry.created_at, LedgerEntry.id)
+        credits_oldest_first(account.id, "points", LedgerEntry.amount, LedgerEntry.expires_at)
     ).all()
     return Wallet(
         points_balance=account.points_balance,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import Select, bindparam, case, func, insert, select, update
 from sqlalchemy.orm.util import identity_key
 
 from ...extensions import db
@@ -320,20 +320,34 @@ def post_new(
     return Balances(after["points"], after["cash"], lifetime, after["debt"])
 
 
+def credits_oldest_first(account_id: int, unit: str, *columns: Any) -> Select:
+    """`columns` of the account's credits (entries above zero) in `unit`, oldest first: the
+    order in which points expire and debts are repaid."""
+    return (
+        select(*columns)
+        .where(
+            LedgerEntry.account_id == account_id,
+            LedgerEntry.unit == unit,
+            LedgerEntry.amount > 0,
+        )
+        .order_by(LedgerEntry.created_at, LedgerEntry.id)
+    )
+
+
 def owed_points(tenant_id: int, account: Account) -> list[tuple[str, int]]:
     """What the customer owes now, as (the cancelled order that left it, points), newest first."""
     if not account.points_debt:
         return []
     debts = db.session.execute(
-        select(Order.channel_order_display_id, Order.external_id, LedgerEntry.amount)
-        .outerjoin(Order, Order.id == LedgerEntry.order_id)
-        .where(
-            LedgerEntry.tenant_id == tenant_id,
-            LedgerEntry.account_id == account.id,
-            LedgerEntry.unit == "debt",
-            LedgerEntry.amount > 0,
+        credits_oldest_first(
+            account.id,
+            "debt",
+            Order.channel_order_display_id,
+            Order.external_id,
+            LedgerEntry.amount,
         )
-        .order_by(LedgerEntry.created_at, LedgerEntry.id)
+        .outerjoin(Order, Order.id == LedgerEntry.order_id)
+        .where(LedgerEntry.tenant_id == tenant_id)
     ).all()
     return still_owed(
         [(display or external or "an adjustment", amount) for display, external, amount in debts],

@@ -8,6 +8,7 @@ Pages show moments in UTC too, through the `date`, `datetime` and `time` templat
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class MissingOffset(ValueError):
@@ -16,6 +17,20 @@ class MissingOffset(ValueError):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def zone(name: str | None) -> ZoneInfo:
+    """A restaurant's time zone; UTC for a name zoneinfo does not know (names are checked when
+    saved, so this only happens when a system loses a zone)."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_time(time_zone: str | None, moment: datetime) -> datetime:
+    """`moment` (aware) on the restaurant's clock, as a naive wall time."""
+    return moment.astimezone(zone(time_zone)).replace(tzinfo=None)
 
 
 def to_iso(moment: datetime) -> str:

@@ -10,3 +10,4 @@ from . import export  # noqa: E402,F401
 from . import demo  # noqa: E402,F401
 from . import rewards  # noqa: E402,F401
 from . import simulate  # noqa: E402,F401
+from . import campaigns  # noqa: E402,F401

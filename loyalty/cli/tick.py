@@ -8,7 +8,9 @@ import click
 from flask import current_app
 
 from ..models import utcnow
+from ..services.campaigns.jobs import run_campaign_jobs
 from ..services.deliverect.call_log import prune
+from ..services.notifications.outbox import deliver_due
 from ..services.setup.team import prune_logins
 from ..services.wallet.expiry import due_accounts, expire_points
 from ..time import MissingOffset, parse_iso
@@ -23,7 +25,8 @@ from . import loyalty_cli
 )
 def tick(now_text: str | None) -> None:
     """Run the periodic jobs once: write off expired points, prune the webhook call log and
-    ended sign-in sessions."""
+    ended sign-in sessions, run the campaigns (snapshots, dynamic joins, birthdays, timeouts,
+    coupon expiry, lapsed checkout locks), deliver due notifications."""
     now = _parse_now(now_text)
     account_ids = due_accounts(now)
     with click.progressbar(length=len(account_ids), label="Expiring points") as bar:
@@ -33,6 +36,12 @@ def tick(now_text: str | None) -> None:
     click.echo(f"deleted {prune(now, days)} webhook calls older than {days} days")
     window = int(current_app.config["LOGIN_THROTTLE_WINDOW_SECONDS"])
     click.echo(f"deleted {prune_logins(now, window)} ended sign-in sessions and throttle counts")
+    click.echo(f"campaigns: {run_campaign_jobs(now).summary()}")
+    sent = deliver_due(now)
+    click.echo(
+        f"notifications: {sent.sent} sent, {sent.held} held for later, "
+        f"{sent.retried} to retry, {sent.failed} failed"
+    )
 
 
 def _parse_now(text: str | None) -> datetime:

@@ -5,6 +5,7 @@ from flask import Flask
 from flask_login import current_user
 
 from ..extensions import login_manager
+from ..rules.earning import describe as describe_earning
 from ..rules.money import format_money, format_percent, format_points
 from ..time import format_date, format_datetime, format_time, to_iso
 from .auth.sessions import load_user
@@ -17,6 +18,8 @@ NAV_ITEMS = (
     ("tiers.index", "Tiers"),
     ("accounts.index", "Accounts"),
     ("segments.index", "Segments"),
+    ("campaigns.index", "Campaigns"),
+    ("coupons.index", "Coupons"),
     ("integration.index", "Integration"),
     ("settings.index", "Settings"),
     ("team.index", "Team"),
@@ -26,8 +29,11 @@ NAV_ITEMS = (
 def register_dashboard(app: Flask) -> None:
     from .accounts import bp as accounts
     from .auth import bp as auth
+    from .campaigns import bp as campaigns
+    from .coupons import bp as coupons
     from .home import bp as home
     from .integration import bp as integration
+    from .notifications import bp as notifications
     from .rewards import bp as rewards
     from .segments import bp as segments
     from .settings import bp as settings
@@ -36,7 +42,20 @@ def register_dashboard(app: Flask) -> None:
 
     # Before any rule is added: rules bind their converters when registered.
     app.url_map.converters["int"] = RowIdConverter
-    for blueprint in (auth, home, rewards, tiers, accounts, segments, integration, settings, team):
+    for blueprint in (
+        auth,
+        home,
+        rewards,
+        tiers,
+        accounts,
+        segments,
+        campaigns,
+        coupons,
+        integration,
+        settings,
+        notifications,
+        team,
+    ):
         app.register_blueprint(blueprint)
 
     @app.context_processor
@@ -55,6 +74,7 @@ def register_dashboard(app: Flask) -> None:
     app.add_template_filter(format_percent, "percent")
     app.add_template_filter(format_points, "points")
     app.add_template_filter(format_points, "number")  # counts of accounts, orders, pages
+    app.add_template_filter(describe_earning, "earning")  # "12 = 10 spend + 2 stamps"
     # Moments read in UTC everywhere; `iso` is for <time datetime="...">.
     app.add_template_filter(format_date, "date")
     app.add_template_filter(format_datetime, "datetime")

@@ -8,6 +8,15 @@ from flask_wtf import FlaskForm
 
 from ..validation import FieldErrors
 
+NO_CHOICE = ""  # the value of a select's "none" option
+
+
+def optional_id(value: str | int | None) -> int | None:
+    """A select's chosen row id, or None for its "none" option (`NO_CHOICE`)."""
+    if value in (None, NO_CHOICE, "None"):
+        return None
+    return int(value)
+
 
 def show_field_errors(
     form: FlaskForm,

@@ -20,15 +20,17 @@ from sqlalchemy import exists, insert, select
 from ..extensions import db
 from ..models import Account, AccountTag, LedgerEntry, Order, Reward, Tenant, Tier, User
 from ..rules.basket import basket_from_order
-from ..rules.earning import points_for_order
+from ..rules.earning import Purchase, earn, free_units
 from ..rules.identity import name_key
 from ..rules.programs import Customer, check_program, discounts_for
 from ..rules.tiers import rank_of, tier_for
 from ..services.checkout.catalogue import as_program, tier_levels
+from ..services.setup.earning import RuleDetails, add_rule, earning_rules
 from ..services.setup.rewards import RewardDetails, create_reward
 from ..services.setup.team import create_user
 from ..services.setup.tenants import IssuedCredentials, create_tenant, tenant_by_slug
 from ..services.setup.tiers import TierDetails, create_tier
+from ..time import local_time
 
 DEFAULT_SLUG = "demo"
 DEFAULT_NAME = "Trattoria Demo"
@@ -92,6 +94,9 @@ def load_demo(
     elif owner.tenant_id != tenant.id:
         raise DemoError(f"{email} already logs in to another tenant")
     tiers = [create_tier(tenant.id, details) for details in TIERS]
+    tenant.time_zone = TIME_ZONE
+    for details in EARNING_RULES:
+        add_rule(tenant.id, details)
     rewards = [
         create_reward(tenant.id, details) for details in _reward_details(now, gold=tiers[-1])
     ]
@@ -132,6 +137,22 @@ TIERS = (
     TierDetails("Bronze", 0, 100, "Everyone who joins."),
     TierDetails("Silver", 500, 125, "Regulars: every order earns a quarter more."),
     TierDetails("Gold", 2000, 150, "Our best guests: half as many points again on every order."),
+)
+
+TIME_ZONE = "Europe/Rome"
+# Besides a point per euro (every new restaurant's rule): an espresso stamp card, and double
+# points on quiet Tuesday afternoons.
+EARNING_RULES = (
+    RuleDetails("item", "espresso stamps", points=1, plus="DRK-ESPR"),
+    RuleDetails(
+        "bonus",
+        "Tuesday afternoon",
+        multiplier_percent=200,
+        weekdays=(1,),
+        starts_at=15 * 60,
+        ends_at=17 * 60,
+        cap=100,
+    ),
 )
 
 # (PLU, name, price in cents)
@@ -347,6 +368,7 @@ class _Entry:
     lifetime: int = 0
     user_id: int | None = None
     key: str | None = None  # for entries without an order
+    breakdown: list[dict] | None = None  # an earn's parts (rules.earning), or its reversal's
 
 
 @dataclass
@@ -364,6 +386,7 @@ class _History:
         self.tenant, self.owner, self.rng, self.now = tenant, owner, rng, now
         self.levels = tier_levels(tenant.id)
         self.rewards = [(reward, as_program(reward, self.levels)) for reward in rewards]
+        self.rules = earning_rules(tenant.id)
         self.used: dict[str, set[str]] = {
             "email": set(),
             "phone": set(),
@@ -429,6 +452,7 @@ class _History:
                         "order_id": order_id,
                         "reward_id": entry.reward_id,
                         "user_id": entry.user_id,
+                        "breakdown": entry.breakdown,
                         "created_at": entry.at,
                     }
                 )
@@ -581,6 +605,7 @@ class _History:
             points_available=balance, tier_rank=rank_of(tier.tier_id, self.levels) if tier else None
         )
         redeemed: tuple[Reward, int] | None = None
+        free: list = []
         if balance >= 60 and rng.random() < 0.3:
             reward, program = rng.choice(self.rewards)
             # The customer picked it in the app: the item it needs goes in the basket.
@@ -591,19 +616,25 @@ class _History:
             if check_program(program, customer, basket, moment).applicable:
                 amount = sum(d.amount for d in discounts_for(program, basket))
                 redeemed = (reward, amount)
+                free = [program]
         order_type = rng.choice((1, 1, 2, 2, 2, 3))
         sub_total = sum(MENU_BY_PLU[plu][1] * quantity for plu, quantity in lines.items())
         delivery = 250 if order_type == 2 else 0
         tip = rng.choice((0, 0, 0, 100, 200)) if order_type != 1 else 0
         discount = redeemed[1] if redeemed else 0
         payment = sub_total + delivery + tip - discount
-        points = points_for_order(
-            payment,
-            tip,
-            tenant.decimal_digits,
-            tenant.points_per_unit,
-            tier.multiplier_percent if tier else 100,
+        basket = basket_from_order(self._payload_items(lines))
+        purchase = Purchase(
+            paid=payment,
+            tips=tip,
+            fees=delivery,
+            decimal_digits=tenant.decimal_digits,
+            items=basket.items,
+            free_units=free_units(free, basket),
+            local_time=local_time(tenant.time_zone, moment),
         )
+        earned = earn(self.rules, purchase, tenant.decimal_digits, tier)
+        points, parts = earned.total, earned.earned()
         order_id = f"{rng.getrandbits(96):024x}"
         display = f"#{rng.randrange(1000, 9999)}"
         cancelled = not redeemed and rng.random() < 0.02
@@ -629,6 +660,7 @@ class _History:
                     min(moment + timedelta(seconds=1), self.now),
                     f"Order {order_id}",
                     lifetime=points,
+                    breakdown=parts,
                 )
             )
         cancelled_at = None
@@ -642,6 +674,7 @@ class _History:
                     cancelled_at,
                     f"Order {order_id} cancelled",
                     lifetime=-points,
+                    breakdown=[{**part, "points": -part["points"]} for part in parts],
                 )
             )
         payload = {
@@ -678,6 +711,7 @@ class _History:
             "payment_amount": payment,
             "tip": tip,
             "points_earned": points,
+            "earning_breakdown": parts or None,
             "points_spent": redeemed[0].cost if redeemed else 0,
             "cash_spent": 0,
             "shortfall_points": 0,

@@ -2,9 +2,12 @@
 
 from .account import Account, AccountEvent, AccountTag
 from .base import utcnow
+from .campaign import Campaign, Coupon, Membership, MembershipEvent
 from .deliverect import DeliverectAccount, DeliverectLink, RefusedRegistration, WebhookCall
+from .earning import EarningRule
 from .job import JobWatermark
 from .ledger import Hold, LedgerEntry
+from .notification import NotificationSettings, OutboxMessage, PushDevice
 from .order import Order
 from .reward import Reward
 from .segment import Segment
@@ -16,14 +19,22 @@ __all__ = [
     "Account",
     "AccountEvent",
     "AccountTag",
+    "Campaign",
+    "Coupon",
     "DeliverectAccount",
     "DeliverectLink",
+    "EarningRule",
     "Hold",
     "JobWatermark",
     "LedgerEntry",
     "LoginSession",
     "LoginThrottle",
+    "Membership",
+    "MembershipEvent",
+    "NotificationSettings",
     "Order",
+    "OutboxMessage",
+    "PushDevice",
     "RefusedRegistration",
     "Reward",
     "Segment",

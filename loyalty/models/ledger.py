@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -50,6 +50,9 @@ class LedgerEntry(TenantScoped, db.Model):
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
+    # An earn (or its reversal): which rule gave what, as it was when written, e.g.
+    # [{"rule": 3, "kind": "spend", "label": "spend", "points": 10}, ...]; None for other kinds.
+    breakdown: Mapped[list | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     # Earned points expire at this time (None = never).
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -57,6 +57,9 @@ class Order(TenantScoped, db.Model):
     review_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
     review_reason: Mapped[str | None] = mapped_column(String(128), nullable=True)
     points_withheld: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # What each earning rule gave it (rules.earning.Breakdown.earned), credited or withheld:
+    # a later credit writes these parts, and a visit rule counts the visits of the day here.
+    earning_breakdown: Mapped[list | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     cancellation_reason: Mapped[str | None] = mapped_column(String(256), nullable=True)
     ordered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,4 +1,4 @@
-"""A tenant is one restaurant brand: its currency, earning rule and integration secrets."""
+"""A tenant is one restaurant brand: its currency, caps and integration secrets."""
 
 from __future__ import annotations
 
@@ -19,8 +19,7 @@ class Tenant(Timestamps, db.Model):
     name: Mapped[str] = mapped_column(String(128))
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     decimal_digits: Mapped[int] = mapped_column(Integer, default=2)
-    # Earning rule: points for each whole currency unit the customer paid.
-    points_per_unit: Mapped[int] = mapped_column(Integer, default=1)
+    # The earning rules are rows of their own (models.earning.EarningRule).
     # Earned points expire this many days after the order; None = never.
     points_validity_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # Only a SHA-256 of the API key is kept: it is shown once, when issued.
@@ -45,6 +44,8 @@ class Tenant(Timestamps, db.Model):
     adjustment_owner_limit: Mapped[int] = mapped_column(
         Integer, default=1_000, server_default="1000"
     )
+    # IANA name (zoneinfo): quiet hours and "per day" limits are read in the restaurant's time.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
     def __repr__(self) -> str:
         return f"<Tenant {self.slug}>"

@@ -9,9 +9,10 @@ Decisions, in one place:
   it commits (Deliverect's order webhook documents no sessionId). An ended session's other holds
   are released. Without a session, the basket whose holds back most of the named programs is
   taken as the order's own (ties: the oldest hold).
-- Store credit is capped by the cash balance; points are earned on what was paid, tips excluded,
-  at the tier the customer was in when ordering; an order over the restaurant's caps earns
-  nothing and is held for review.
+- Store credit is capped by the cash balance; points are earned by the restaurant's earning rules
+  (rules.earning: spend without tips and fees, visits, stamps, bonuses) at the tier the customer
+  was in when ordering; an order over the restaurant's caps earns nothing and is held for review.
+  The earning says which rule gave what, and a cancel takes back exactly that.
 - A cancel writes one compensating entry per entry of the order, refunds first, so they pay any
   debt and leave points for taking back the earn; points already spent become debt (rules.debt).
 """
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .basket import Basket
-from .earning import points_for_order
+from .earning import Breakdown, EarningRule, Purchase, earn
 from .order_review import MAX_POINTS_PER_ORDER, review_reason, scaled_amount
 from .tiers import TierLevel, tier_for
 
@@ -170,9 +171,9 @@ class Wallet:
 
 @dataclass(frozen=True)
 class EarningTerms:
-    """The restaurant's earning rule and review caps."""
+    """The restaurant's earning rules and review caps."""
 
-    points_per_unit: int
+    rules: tuple[EarningRule, ...]
     points_validity_days: int | None
     decimal_digits: int
     max_points_per_order: int
@@ -187,9 +188,7 @@ class OrderClaim:
     session_id: str | None
     rewards: tuple[NamedReward, ...]  # in the order named, each once
     store_credit: int = 0
-    paid: int = 0
-    tip: int = 0  # tip and driver tip: they earn nothing
-    decimal_digits: int = 2
+    purchase: Purchase = Purchase(0)  # what it bought and paid, for the earning rules
 
 
 @dataclass(frozen=True)
@@ -206,6 +205,7 @@ class Earning:
     expires_at: datetime | None
     withheld: int = 0  # what it would have earned, held for review instead
     review_reason: str | None = None
+    breakdown: Breakdown = Breakdown(())  # which rule gave what (credited or withheld)
 
 
 @dataclass(frozen=True)
@@ -259,9 +259,7 @@ def plan_order(
             taken = max(0, min(reward.cost, points - reserved))  # reserved is never negative
             points -= taken
             redemptions.append(Redemption(reward.id, taken, None, reward.cost - taken))
-    earning = earning_for(
-        claim.paid, claim.tip, claim.decimal_digits, wallet.lifetime_points, terms, now
-    )
+    earning = earning_for(claim.purchase, wallet.lifetime_points, terms, now)
     return OrderPlan(
         tuple(redemptions), ended, max(0, min(claim.store_credit, wallet.cash)), earning
     )
@@ -306,33 +304,27 @@ def _likely_session(rewards: Sequence[NamedReward], holds: Sequence[LiveHold]) -
 
 
 def earning_for(
-    paid: int,
-    tip: int,
-    order_digits: int,
+    purchase: Purchase,
     lifetime_points: int,
     terms: EarningTerms,
     now: datetime,
 ) -> Earning:
-    """Points for what was paid at the tier reached before this order, capped; or nothing and
-    the reason, when the order is over the restaurant's caps."""
+    """Points by the earning rules at the tier reached before this order; or nothing and the
+    reason, when the order is over the restaurant's caps (its breakdown kept for the review)."""
     tier = tier_for(lifetime_points, terms.levels)
-    points = points_for_order(
-        paid,
-        tip,
-        order_digits,
-        terms.points_per_unit,
-        tier.multiplier_percent if tier else 100,
-    )
-    points = min(points, MAX_POINTS_PER_ORDER)
+    breakdown = earn(terms.rules, purchase, terms.decimal_digits, tier)
+    points = min(breakdown.total, MAX_POINTS_PER_ORDER)
     reason = review_reason(
-        points,
-        scaled_amount(paid, order_digits, terms.decimal_digits),
+        breakdown.total,
+        scaled_amount(purchase.paid, purchase.decimal_digits, terms.decimal_digits),
         terms.max_points_per_order,
         terms.max_order_amount,
     )
     if reason:
-        return Earning(0, None, points, reason)
-    return Earning(points, earned_points_expire_at(terms.points_validity_days, now))
+        return Earning(0, None, points, reason, breakdown)
+    return Earning(
+        points, earned_points_expire_at(terms.points_validity_days, now), 0, None, breakdown
+    )
 
 
 def earned_points_expire_at(validity_days: int | None, now: datetime) -> datetime | None:
@@ -353,6 +345,7 @@ class OrderEntry:
     amount: int  # signed
     key: str
     reward_id: int | None = None
+    breakdown: tuple[dict, ...] = ()  # an earn's parts, as stored (rules.earning.Breakdown)
 
 
 @dataclass(frozen=True)
@@ -366,6 +359,7 @@ class Reversal:
     reward_id: int | None
     lifetime_delta: int  # lifetime points lose the whole earn, whatever the balance
     takes_back: bool  # points taken back: what the balance cannot cover becomes debt
+    breakdown: tuple[dict, ...] = ()  # an earn's parts, each taken back
 
 
 def reversals(entries: Iterable[OrderEntry]) -> list[Reversal]:
@@ -383,6 +377,7 @@ def reversals(entries: Iterable[OrderEntry]) -> list[Reversal]:
             entry.reward_id,
             -entry.amount if entry.kind == "earn" else 0,
             entry.unit == "points" and entry.amount > 0,
+            tuple({**part, "points": -part["points"]} for part in entry.breakdown),
         )
         for entry in ordered
     ]

@@ -16,6 +16,10 @@ Decisions, in one place:
   units (None = one free unit per redemption).
 - free_item is applicable without the item in the basket: it goes out as a product-scope discount
   and the POS adds the item. Its amount counts only units already in the basket (0 otherwise).
+- A campaign coupon is offered as a program of cost 0 whose programId is its code
+  (`coupon_program`), judged by exactly these rules; it ends at its validTo like a reward's
+  active_to. Reward program ids and coupon codes never meet: see
+  services.campaigns.checkout_coupons.
 """
 
 from __future__ import annotations
@@ -47,6 +51,13 @@ ITEM_TYPES = (
 PERCENT_TYPES = ("discount_percentage", "item_discount_percentage")
 
 FULL_PERCENT = 10_000  # 100 % in hundredths
+
+# A coupon's type (rules.coupons) as the program type Deliverect knows.
+COUPON_PROGRAM_TYPES = {
+    "AMOUNT": "discount_amount",
+    "PERCENT": "discount_percentage",
+    "PRODUCT": "free_item",
+}
 
 
 @dataclass(frozen=True)
@@ -128,6 +139,33 @@ class ProgramResult:
 class _Problem:
     team_reason: str
     customer_message: str
+
+
+def coupon_program(
+    code: str,
+    title: str,
+    coupon_type: str,
+    value: int,
+    product: str | None,
+    valid_to: datetime | None,
+) -> Program:
+    """A campaign coupon as a program: free (cost 0), its code as the program id.
+
+    AMOUNT's value is in minor units and PERCENT's in hundredths of a percent: both already the
+    unit Deliverect's `discount` uses for these types. PRODUCT gives one unit of its PLU.
+    An unknown type comes out as "unknown", which the rules refuse as unsupported.
+    """
+    kind = COUPON_PROGRAM_TYPES.get(coupon_type, "unknown")
+    free_item = kind == "free_item"
+    return Program(
+        program_id=code,
+        title=title,
+        type=kind,
+        cost=0,
+        value=0 if free_item else value,
+        item_plu=product if free_item else None,
+        active_to=valid_to,
+    )
 
 
 def percent_of(amount: int, hundredths: int) -> int:

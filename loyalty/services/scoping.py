@@ -1,4 +1,5 @@
 """The one tenant-scoping helper: fetch a row only if it belongs to the tenant, else 404."""
+
 from __future__ import annotations
 
 from typing import TypeVar

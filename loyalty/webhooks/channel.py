@@ -31,7 +31,7 @@ ORDER_TYPES = range(0, 6)  # 0 unknown, 1 pickup, 2 delivery, 3 eat-in, 4 curbsi
 def channel_programs(call: Call, channel_link_id: str) -> Response:
     tenant, payload, basket = _authorised(call, ChannelRetrieve)
     account = _known_customer(tenant, payload.order.customer, payload.sessionId)
-    return jsonify(program_listing(call, tenant, account, basket))
+    return jsonify(program_listing(call, tenant, account, basket, payload.sessionId))
 
 
 @webhooks.post("/loyalty/<channel_link_id>/programs/validate")

@@ -22,6 +22,7 @@ from flask import Response, current_app, request
 from ..extensions import db
 from ..services.deliverect import call_log as webhook_log
 from ..services.deliverect.links import LinkedTenant, tenant_for_link
+from ..signature import HEADER, signature_matches
 from .responses import (
     NotFound,
     WebhookError,
@@ -31,7 +32,6 @@ from .responses import (
     no_profile,
     value_response,
 )
-from .signature import HEADER, signature_matches
 
 
 class HasWebhookSecret(Protocol):

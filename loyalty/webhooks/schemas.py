@@ -159,6 +159,8 @@ class OrderNotification(Payload):
     discounts: list[OrderDiscount] | None = None
     tip: Money | None = None
     driverTip: Money | None = None
+    bagFee: Money | None = None
+    smallOrderFee: Money | None = None
     isCancelled: bool = False
     cancellationReason: Text | None = None
 

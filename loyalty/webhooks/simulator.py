@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from ..signature import HEADER, sign
 from ..time import parse_iso
-from .signature import HEADER, sign
 
 REGISTRATION_PATH = "/webhooks/deliverect/registration"
 REQUIRED_URLS = ("customerURL", "customerWalletURL", "loyaltyProgramsURL", "orderURL")
@@ -407,10 +407,16 @@ class Simulator:
             "tip": 0,
         }
         placed = self.call("order", "POST", self.urls["orderURL"], order)
-        self.expect(placed, 200, 201, 202, 204)
+        answer = self.expect(placed, 200, 201, 202, 204)
         after = self._wallet("wallet after the order", customer)
         if after < before:
             self.exchanges[-1].problems.append("an order without redemptions must not lower points")
+        earned = answer.get("pointsEarned") if isinstance(answer, dict) else None
+        if isinstance(earned, int) and after - before != earned:
+            # Whatever the restaurant's earning rules, the wallet moves by what the answer says.
+            self.exchanges[-1].problems.append(
+                f"the order said it earned {earned} points, the wallet moved {after - before}"
+            )
         replay = self.call("the same order again", "POST", self.urls["orderURL"], order)
         self.expect(replay, 200, 201, 202, 204)
         if self._wallet("wallet after the replay", customer) != after:
@@ -485,4 +491,11 @@ def _is_utc_moment(value: Any) -> bool:
 
 
 def _basket_item(quantity: int = 1) -> dict:
-    return {"plu": "SIM-1", "name": "Simulator item", "price": 1250, "quantity": quantity}
+    """A line with a free modifier, so per-item earning rules see sub-items too."""
+    return {
+        "plu": "SIM-1",
+        "name": "Simulator item",
+        "price": 1250,
+        "quantity": quantity,
+        "subItems": [{"plu": "SIM-1-NOTE", "name": "No onions", "price": 0, "quantity": 1}],
+    }

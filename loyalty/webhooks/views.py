@@ -153,7 +153,7 @@ def validate_wallet(call: Call) -> Response:
 def programs(call: Call) -> Response:
     tenant, payload, basket = order_request(call, ProgramsRequest)
     account = customer_from_order(tenant.id, payload.order.customer, payload.sessionId)
-    return jsonify(program_listing(call, tenant, account, basket))
+    return jsonify(program_listing(call, tenant, account, basket, payload.sessionId))
 
 
 @webhooks.post(f"{PREFIX}/programs/validate")
@@ -189,7 +189,12 @@ def orders_view(call: Call) -> Response:
             _payment(payload, payload.discountTotal), basket
         ),
         tip=(payload.tip or 0) + (payload.driverTip or 0),
+        fees=basket.delivery_cost
+        + basket.service_charge
+        + max(0, payload.bagFee or 0)
+        + max(0, payload.smallOrderFee or 0),
         decimal_digits=basket.decimal_digits,
+        basket=basket,
         sub_total=payload.subTotal or 0,
         discount_total=payload.discountTotal or 0,
         channel_order_display_id=payload.channelOrderDisplayId,
@@ -236,16 +241,26 @@ def tiers(call: Call) -> Response:
 
 
 def program_listing(
-    call: Call, tenant: VersionedTenant, customer: CheckoutCustomer | None, basket: Basket
+    call: Call,
+    tenant: VersionedTenant,
+    customer: CheckoutCustomer | None,
+    basket: Basket,
+    session_id: str | None,
 ) -> list[dict]:
-    """The programs answer; `customer` was found with the points held by other sessions."""
+    """The programs answer: the rewards, then the customer's coupons (those this session may
+    use); `customer` was found with the points held by other sessions."""
     offers = redemption.programs_for(
-        catalogue(tenant), customer, None if basket.is_empty else basket, utcnow()
+        tenant.id,
+        catalogue(tenant),
+        customer,
+        None if basket.is_empty else basket,
+        _session(session_id, customer),
+        utcnow(),
     )
     for offer in offers:
         if offer.reason:
-            call.notes.append(f"program {offer.reward.program_id}: {offer.reason}")
-    return [offer.reward.listed(offer.applicable) for offer in offers]
+            call.notes.append(f"program {offer.program_id}: {offer.reason}")
+    return [offer.listed() for offer in offers]
 
 
 def validate_and_hold(
@@ -269,7 +284,8 @@ def validate_and_hold(
 
 
 def _session(session_id: str | None, account: CheckoutCustomer | None) -> str:
-    """Holds belong to a checkout session; without one, each customer has a single session."""
+    """Holds and coupon locks belong to a checkout session; without one, each customer has a
+    single session."""
     if session_id:
         return session_id
     return f"customer:{account.id}" if account else "none"

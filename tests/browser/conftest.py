@@ -21,6 +21,9 @@ from loyalty.models import Tenant, utcnow
 from loyalty.services.accounts.profile import Profile, create_account
 from loyalty.services.accounts.search import SearchCriteria
 from loyalty.services.accounts.segments import save_segment
+from loyalty.services.campaigns.coupons import coupons_of
+from loyalty.services.campaigns.lifecycle import initialise_campaign
+from loyalty.services.campaigns.store import save_campaign
 from loyalty.services.checkout.orders import OrderReport, record_order
 from loyalty.services.setup.rewards import RewardDetails, create_reward
 from loyalty.services.setup.team import create_user
@@ -41,6 +44,63 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 _restaurant_numbers = itertools.count(1)
+RUNNING_CAMPAIGN = {
+    "type": "STANDARD",
+    "name": "VIP treat",
+    "constraints": [{"field": "tags.vip", "op": "EXISTS", "value": []}],
+    "states": [
+        {
+            "id": "treat",
+            "type": "COUPON",
+            "couponType": "AMOUNT",
+            "value": 250,
+            "validDays": 14,
+            "title": "2.50 off",
+            "transitionTo": "thanks",
+        },
+        {"id": "thanks", "type": "WALLET", "points": 50},
+    ],
+}
+# Incomplete (no name), with one state of each type and a notification of each type.
+DRAFT_CAMPAIGN = {
+    "type": "BIRTHDAY",
+    "constraints": [{"field": "header.lastOrder", "op": "LT", "value": ["-P30D"]}],
+    "states": [
+        {
+            "id": "gift",
+            "type": "COUPON",
+            "couponType": "PRODUCT",
+            "product": "ESP-1",
+            "transitionTo": "wait",
+        },
+        {
+            "id": "wait",
+            "type": "ORDER",
+            "constraints": [{"field": "order.total", "op": "GTE", "value": ["1000"]}],
+            "timeout": "P7D",
+            "timeoutTransitionTo": "hello",
+            "transitionTo": "points",
+        },
+        {"id": "points", "type": "WALLET", "points": 100, "transitionTo": "hello"},
+        {
+            "id": "hello",
+            "type": "MESSAGE",
+            "title": "Hello",
+            "message": "Thanks!",
+            "transitionTo": "match",
+        },
+        {
+            "id": "match",
+            "type": "ACCOUNT",
+            "constraints": [{"field": "tags.vip", "op": "EXISTS", "value": []}],
+        },
+    ],
+    "notifications": [
+        {"type": "COUPON_EXPIRATION", "daysBefore": 3, "title": "Soon", "message": "Ends soon"},
+        {"type": "DYNAMIC_JOIN", "title": "Welcome", "message": "You joined"},
+        {"type": "SPECIFIC_TIME", "at": "2030-01-01T09:00:00Z", "title": "Hi", "message": "Hi"},
+    ],
+}
 
 
 @pytest.fixture(scope="session")
@@ -120,6 +180,11 @@ def dashboard_pages(live_server: LiveServer, restaurant: Restaurant) -> list[str
         record_order(tenant, OrderReport("HUGE-1", account.id, payment_amount=5_000_000), utcnow())
         segment = save_segment(tenant.id, "Rossis", SearchCriteria(q="rossi"), None)
         reward_id, tier_id, account_id, segment_id = reward.id, tier.id, account.id, segment.id
+        # A running campaign (Zoë holds its coupon) and a draft with every kind of state.
+        save_campaign(tenant.id, {**RUNNING_CAMPAIGN, "id": "vip-treat"}, utcnow())
+        initialise_campaign(tenant.id, "vip-treat", utcnow())
+        save_campaign(tenant.id, {**DRAFT_CAMPAIGN, "id": "every-state"}, utcnow())
+        (coupon_code,) = [c.code for c in coupons_of(tenant.id, account.id)]
     return [
         "/",
         "/rewards/",
@@ -136,8 +201,19 @@ def dashboard_pages(live_server: LiveServer, restaurant: Restaurant) -> list[str
         "/accounts/held-orders",
         "/segments/",
         f"/segments/{segment_id}",
+        "/campaigns/",
+        "/campaigns/new",
+        "/campaigns/every-state/edit",
+        "/campaigns/every-state/initialise",
+        "/campaigns/vip-treat",
+        "/campaigns/vip-treat/edit",
+        "/campaigns/vip-treat/finalise",
+        "/coupons/",
+        f"/coupons/?code={coupon_code.lower()}",
         "/integration/",
         "/settings/",
+        "/settings/earning",
+        "/settings/notifications/",
         "/team/",
         "/account",
     ]

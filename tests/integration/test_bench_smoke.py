@@ -1,4 +1,4 @@
-"""The webhook benchmark's data, bodies and plumbing at tiny size, so it cannot rot unnoticed.
+"""The benchmarks' data, bodies and plumbing at tiny size, so they cannot rot unnoticed.
 
 Nothing here is timed: the seeding and body builders run on the session's PostgreSQL, and one
 pooled body per endpoint goes through the app's test client, exactly as wrk would send it.
@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from bench import bare_app
+from bench import campaigns as campaigns_bench
 from bench._support import PooledRequest, parse_wrk_output, write_pool
 from bench.webhooks import (
     BARE_PATH,
@@ -150,3 +151,16 @@ def test_wrk_summary_line_is_read_with_its_failures():
     assert (result.p50_ms, result.p99_ms) == (0.8, 4.2)
     assert result.non2xx == 3 and result.socket_errors["read"] == 1
     assert result.samples == ['401 {"error":"bad signature"}']
+
+
+def test_the_campaign_bench_initialises_every_account_and_ticks_idle(bench_app):
+    report = campaigns_bench.measure(bench_app, 150)
+    assert report["accounts"] == 150
+    assert report["raw_insert_s"] > 0 and report["initialise_s"] > 0
+    assert not any(report["tick_counts"].values())  # nothing to do
+    assert "idle tick over 150 memberships" in campaigns_bench.format_report(report)
+    with bench_app.app_context():
+        members = db.session.execute(
+            text("SELECT state_id, count(*) FROM campaign_memberships GROUP BY state_id")
+        ).all()
+    assert [tuple(row) for row in members] == [("wait", 150)]

@@ -15,6 +15,7 @@ from loyalty.rules.tiers import tier_for
 from loyalty.services.checkout.catalogue import tier_levels
 from loyalty.services.checkout.customers import NewCustomer, create_customer
 from loyalty.services.checkout.orders import OrderNotCredited, credit_held_order
+from loyalty.services.setup.earning import RuleDetails, delete_rule, rule_rows, update_rule
 from loyalty.services.setup.team import create_user
 from loyalty.services.wallet.adjustments import adjust_points, new_adjustment_token
 from loyalty.services.wallet.balances import wallet_for
@@ -206,8 +207,8 @@ def test_an_order_over_the_points_cap_is_held_for_review_and_credits_nothing(
 
 
 def test_an_order_that_earns_more_than_the_cap_is_held_for_review(deliverect, tenant, jane):
-    tenant.points_per_unit = 100
-    db.session.commit()
+    spend = rule_rows(tenant.id)[0]
+    update_rule(tenant.id, spend.id, RuleDetails("spend", points=100, per_amount=100))
     deliverect.post("/orders", order_body(jane, "RICH", payment=20000), with_ids=True)
     order = db.session.query(Order).one()
     assert (order.review_status, order.points_earned, order.points_withheld) == (
@@ -228,7 +229,7 @@ def test_an_order_right_at_the_caps_credits_in_full(deliverect, tenant, jane):
 def test_an_implausible_amount_is_held_for_review_even_when_points_are_paused(
     deliverect, tenant, jane
 ):
-    tenant.points_per_unit = 0
+    delete_rule(tenant.id, rule_rows(tenant.id)[0].id)  # no earning rule: points paused
     tenant.max_order_amount = 50_000
     db.session.commit()
     deliverect.post("/orders", order_body(jane, "BIG", payment=50_001), with_ids=True)

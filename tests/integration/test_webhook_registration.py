@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from loyalty.extensions import db
 from loyalty.models import DeliverectAccount, DeliverectLink, RefusedRegistration, WebhookCall
 from loyalty.services.deliverect.links import register_link
-from loyalty.webhooks.signature import HEADER, sign
+from loyalty.signature import HEADER, sign
 from tests.support.deliverect import ACCOUNT_ID, PROFILE_ID, Deliverect
 
 SEED_REQUEST = {"accountId": ACCOUNT_ID, "loyaltyProfileId": PROFILE_ID, "apiKey": "123***890"}

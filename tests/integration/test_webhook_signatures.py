@@ -6,7 +6,7 @@ import pytest
 
 from loyalty.extensions import db
 from loyalty.models import Account, WebhookCall
-from loyalty.webhooks.signature import HEADER, sign
+from loyalty.signature import HEADER, sign
 from tests.support.deliverect import Deliverect
 
 CREATE = {"firstName": "Ann", "email": "ann@x.com"}

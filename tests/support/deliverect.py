@@ -13,7 +13,7 @@ from loyalty.models import Account, Reward, Tenant, Tier
 from loyalty.services.checkout.customers import NewCustomer, create_customer
 from loyalty.services.setup.tenants import create_tenant
 from loyalty.services.wallet.ledger import Posting, lock_account, post
-from loyalty.webhooks.signature import HEADER, sign
+from loyalty.signature import HEADER, sign
 
 BASE = "/webhooks/deliverect"
 ACCOUNT_ID = "6401c934c43f86ebfedaeb9c"

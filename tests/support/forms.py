@@ -65,7 +65,7 @@ def settings_form(**overrides) -> dict:
         "name": "Trattoria Roma",
         "currency": "EUR",
         "decimal_digits": "2",
-        "points_per_unit": "1",
+        "time_zone": "UTC",
         "points_validity_days": "",
         "max_points_per_order": "10000",
         "max_order_amount": "1000000",

@@ -34,11 +34,13 @@ from loyalty.rules.checkout import (
     store_credit_used,
 )
 from loyalty.rules.debt import repayment, take_back
+from loyalty.rules.earning import EarningRule, Purchase
 from loyalty.rules.tiers import TierLevel
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+ONE_PER_UNIT = (EarningRule(1, "spend", "spend", 1, 100),)  # a point per whole unit
 TERMS = EarningTerms(
-    points_per_unit=1,
+    rules=ONE_PER_UNIT,
     points_validity_days=None,
     decimal_digits=2,
     max_points_per_order=10_000,
@@ -203,9 +205,7 @@ NAMES_EITHER_WAY = pytest.mark.parametrize(
 
 
 @NAMES_EITHER_WAY
-def test_without_a_session_the_basket_holding_most_of_the_order_is_its_own(
-    first_name, second_name
-):
+def test_without_a_session_the_basket_holding_most_of_the_order_is_its_own(first_name, second_name):
     holds = [hold(7, FIRST, first_name), hold(8, FIRST, second_name), hold(9, SECOND, second_name)]
     result = plan([FIRST, SECOND], holds)
     assert result.committed_holds == (8, 9)
@@ -264,7 +264,7 @@ def test_sessions_ended_by_an_order_whose_cancel_came_first_are_those_it_would_c
 
 
 def test_points_are_earned_on_what_was_paid_without_tips():
-    earned = earning_for(2599, 600, 2, 0, TERMS, NOW)
+    earned = earning_for(Purchase(2599, tips=600), 0, TERMS, NOW)
     assert (earned.points, earned.expires_at, earned.withheld, earned.review_reason) == (
         19,
         None,
@@ -275,39 +275,39 @@ def test_points_are_earned_on_what_was_paid_without_tips():
 
 def test_points_are_earned_at_the_tier_reached_before_the_order():
     levels = (TierLevel(1, "Bronze", 0, 100), TierLevel(2, "Gold", 1000, 200))
-    terms = EarningTerms(1, None, 2, 10_000, 10_000_000, levels)
-    assert earning_for(1000, 0, 2, 999, terms, NOW).points == 10
-    assert earning_for(1000, 0, 2, 1000, terms, NOW).points == 20
+    terms = EarningTerms(ONE_PER_UNIT, None, 2, 10_000, 10_000_000, levels)
+    assert earning_for(Purchase(1000), 999, terms, NOW).points == 10
+    assert earning_for(Purchase(1000), 1000, terms, NOW).points == 20
 
 
 def test_earned_points_expire_after_the_restaurants_validity():
-    terms = EarningTerms(1, 30, 2, 10_000, 10_000_000)
-    assert earning_for(1000, 0, 2, 0, terms, NOW).expires_at == NOW + timedelta(days=30)
+    terms = EarningTerms(ONE_PER_UNIT, 30, 2, 10_000, 10_000_000)
+    assert earning_for(Purchase(1000), 0, terms, NOW).expires_at == NOW + timedelta(days=30)
     assert earned_points_expire_at(None, NOW) is None
     assert earned_points_expire_at(0, NOW) is None
     assert earned_points_expire_at(1, NOW) == NOW + timedelta(days=1)
 
 
 def test_an_order_over_the_caps_earns_nothing_and_waits_for_review():
-    terms = EarningTerms(1, 30, 2, 50, 10_000_000)
-    earned = earning_for(10_000, 0, 2, 0, terms, NOW)
+    terms = EarningTerms(ONE_PER_UNIT, 30, 2, 50, 10_000_000)
+    earned = earning_for(Purchase(10_000), 0, terms, NOW)
     assert (earned.points, earned.expires_at, earned.withheld) == (0, None, 100)
     assert earned.review_reason == "earns 100 points, over the 50 per order"
-    pricey = EarningTerms(1, 30, 2, 10_000, 5_000)
+    pricey = EarningTerms(ONE_PER_UNIT, 30, 2, 10_000, 5_000)
     # The order says 3 digits: 6.000 is 600 in the restaurant's 2 digits, under 5,000.
-    assert earning_for(6_000, 0, 3, 0, pricey, NOW).review_reason is None
-    assert earning_for(6_000, 0, 2, 0, pricey, NOW).review_reason is not None
+    assert earning_for(Purchase(6_000, decimal_digits=3), 0, pricey, NOW).review_reason is None
+    assert earning_for(Purchase(6_000), 0, pricey, NOW).review_reason is not None
 
 
 def test_the_plan_carries_its_earning():
-    result = plan([], paid=1599, tip=100)
+    result = plan([], purchase=Purchase(1599, tips=100))
     assert result.earning.points == 14
 
 
 def test_the_plan_earns_at_the_customers_tier():
     levels = (TierLevel(1, "Bronze", 0, 100), TierLevel(2, "Gold", 1000, 200))
-    terms = EarningTerms(1, None, 2, 10_000, 10_000_000, levels)
-    claim = OrderClaim(None, (), paid=1000)
+    terms = EarningTerms(ONE_PER_UNIT, None, 2, 10_000, 10_000_000, levels)
+    claim = OrderClaim(None, (), purchase=Purchase(1000))
     assert plan_order(claim, [], Wallet(0, 0, 999), terms, NOW).earning.points == 10
     assert plan_order(claim, [], Wallet(0, 0, 1000), terms, NOW).earning.points == 20
 
@@ -360,14 +360,14 @@ claims = st.builds(
     st.none() | sessions,
     rewards.map(tuple),
     st.integers(0, 5000),
-    st.integers(0, 10**7),
-    st.integers(0, 10**4),
-    st.integers(0, 3),
+    st.builds(
+        Purchase, st.integers(0, 10**7), st.integers(0, 10**4), decimal_digits=st.integers(0, 3)
+    ),
 )
 wallets = st.builds(Wallet, st.integers(0, 3000), st.integers(0, 3000), st.integers(0, 10**5))
 terms = st.builds(
     EarningTerms,
-    st.integers(1, 20),
+    st.integers(1, 20).map(lambda points: (EarningRule(1, "spend", "spend", points, 100),)),
     st.none() | st.integers(0, 400),
     st.integers(0, 3),
     st.integers(0, 10**6),

@@ -17,7 +17,10 @@ from loyalty.extensions import db
 from loyalty.models import (
     Account,
     AccountEvent,
+    Campaign,
+    Coupon,
     LedgerEntry,
+    Membership,
     Order,
     Reward,
     Segment,
@@ -28,6 +31,8 @@ from loyalty.models import (
 from loyalty.services.accounts.profile import Profile, create_account
 from loyalty.services.accounts.search import SearchCriteria
 from loyalty.services.accounts.segments import save_segment
+from loyalty.services.campaigns.lifecycle import initialise_campaign
+from loyalty.services.campaigns.store import save_campaign
 from loyalty.services.checkout.orders import OrderReport, record_order
 from loyalty.services.setup.rewards import RewardDetails, create_reward
 from loyalty.services.setup.team import create_user
@@ -37,7 +42,7 @@ from tests.support.forms import reward_form
 
 Url = Callable[[SimpleNamespace], str]
 
-ISOLATED_BLUEPRINTS = {"rewards", "tiers", "team", "accounts", "segments"}
+ISOLATED_BLUEPRINTS = {"rewards", "tiers", "team", "accounts", "segments", "campaigns", "coupons"}
 
 ROUTES: list[tuple[str, Url]] = [
     ("GET", lambda theirs: f"/rewards/{theirs.reward.id}"),
@@ -67,6 +72,17 @@ ROUTES: list[tuple[str, Url]] = [
     ("GET", lambda theirs: f"/segments/{theirs.segment.id}"),
     ("GET", lambda theirs: f"/segments/{theirs.segment.id}/count"),
     ("POST", lambda theirs: f"/segments/{theirs.segment.id}/delete"),
+    ("GET", lambda theirs: f"/campaigns/{theirs.campaign.key}"),
+    ("GET", lambda theirs: f"/campaigns/{theirs.campaign.key}/edit"),
+    ("POST", lambda theirs: f"/campaigns/{theirs.campaign.key}/edit"),
+    ("GET", lambda theirs: f"/campaigns/{theirs.campaign.key}/preview"),
+    ("GET", lambda theirs: f"/campaigns/{theirs.campaign.key}/initialise"),
+    ("POST", lambda theirs: f"/campaigns/{theirs.campaign.key}/initialise"),
+    ("GET", lambda theirs: f"/campaigns/{theirs.campaign.key}/finalise"),
+    ("POST", lambda theirs: f"/campaigns/{theirs.campaign.key}/finalise"),
+    ("POST", lambda theirs: f"/campaigns/{theirs.campaign.key}/delete"),
+    ("POST", lambda theirs: f"/coupons/{theirs.coupon.code}/lock"),
+    ("POST", lambda theirs: f"/coupons/{theirs.coupon.code}/unlock"),
 ]
 
 # A form that would be valid for any of the routes, so only the tenant check can refuse it.
@@ -102,6 +118,26 @@ def theirs(other_tenant) -> SimpleNamespace:
         OrderReport(external_id="their-huge", account_id=account.id, payment_amount=5_000_000),
         utcnow(),
     )
+    campaign = save_campaign(
+        other_tenant.id,
+        {
+            "id": "their-vips",
+            "type": "STANDARD",
+            "name": "Their VIPs",
+            "constraints": [{"field": "tags.vip", "op": "EXISTS", "value": []}],
+            "states": [
+                {
+                    "id": "treat",
+                    "type": "COUPON",
+                    "couponType": "PERCENT",
+                    "value": 10,
+                    "validDays": 7,
+                }
+            ],
+        },
+        utcnow(),
+    )
+    initialise_campaign(other_tenant.id, campaign.key, utcnow())
     return SimpleNamespace(
         reward=create_reward(other_tenant.id, RewardDetails("Theirs", "discount_amount", 1, 100)),
         archived_reward=archived,
@@ -111,6 +147,8 @@ def theirs(other_tenant) -> SimpleNamespace:
         account=account,
         held_order=db.session.query(Order).filter_by(external_id="their-huge").one(),
         segment=save_segment(other_tenant.id, "Their VIPs", SearchCriteria(tag="vip"), None),
+        campaign=campaign,
+        coupon=db.session.query(Coupon).filter_by(campaign_id=campaign.id).one(),
     )
 
 
@@ -126,6 +164,9 @@ def snapshot() -> list:
         *db.session.query(LedgerEntry).order_by(LedgerEntry.id),
         *db.session.query(Order).order_by(Order.id),
         *db.session.query(Segment).order_by(Segment.id),
+        *db.session.query(Campaign).order_by(Campaign.id),
+        *db.session.query(Membership).order_by(Membership.id),
+        *db.session.query(Coupon).order_by(Coupon.id),
     ]
     return [
         {column.name: getattr(row, column.key) for column in row.__table__.columns} for row in rows
@@ -169,7 +210,9 @@ HUGE_IDS = SimpleNamespace(
             "segment",
             "held_order",
         )
-    }
+    },
+    campaign=SimpleNamespace(key="9" * 20),
+    coupon=SimpleNamespace(code="9" * 20),
 )
 
 

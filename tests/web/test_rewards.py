@@ -121,7 +121,7 @@ def test_money_finer_than_the_currency_is_refused_not_rounded(owner_client):
 
 
 def test_money_uses_the_restaurants_decimal_digits(owner_client, tenant):
-    update_settings(tenant.id, TenantSettings("Trattoria Roma", "JPY", 0, 1, None))
+    update_settings(tenant.id, TenantSettings("Trattoria Roma", "JPY", 0, None))
     refused = owner_client.post("/rewards/new", data=reward_form(value="2.50"))
     assert errors_for(refused, "value") == ["use at most 0 decimal places"]
     owner_client.post("/rewards/new", data=reward_form(value="500"))

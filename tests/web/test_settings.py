@@ -1,4 +1,4 @@
-"""Settings: currency and earning rule, and credentials shown in full exactly once."""
+"""Settings: currency, time zone, and credentials shown in full exactly once."""
 
 from __future__ import annotations
 
@@ -18,19 +18,23 @@ def session_of(client, app) -> str:
     return str(session)
 
 
-def test_owner_saves_name_currency_and_earning_rule(owner_client, tenant):
+def test_owner_saves_name_currency_and_time_zone(owner_client, tenant):
     response = owner_client.post(
         "/settings/",
         data=settings_form(
             name="Trattoria Milano",
             currency="gbp",
-            points_per_unit="10",
+            time_zone="Europe/Rome",
             points_validity_days="365",
         ),
     )
     assert response.status_code == 303
     db.session.refresh(tenant)
-    assert (tenant.name, tenant.currency, tenant.points_per_unit) == ("Trattoria Milano", "GBP", 10)
+    assert (tenant.name, tenant.currency, tenant.time_zone) == (
+        "Trattoria Milano",
+        "GBP",
+        "Europe/Rome",
+    )
     assert tenant.points_validity_days == 365
     assert b"Settings saved" in owner_client.get("/settings/").data
 
@@ -49,7 +53,7 @@ def test_bad_settings_are_refused_inline_and_nothing_changes(owner_client, tenan
             name=" ",
             currency="euro",
             decimal_digits="7",
-            points_per_unit="-1",
+            time_zone="Mars/Olympus",
             points_validity_days="0",
         ),
     )
@@ -57,7 +61,7 @@ def test_bad_settings_are_refused_inline_and_nothing_changes(owner_client, tenan
     assert errors_for(response, "name") == ["enter the restaurant's name"]
     assert errors_for(response, "currency") == ["enter a three-letter currency code, such as EUR"]
     assert errors_for(response, "decimal_digits") == ["must be from 0 to 4"]
-    assert errors_for(response, "points_per_unit") == ["must be from 0 to 1000"]
+    assert errors_for(response, "time_zone") == ["enter a time zone such as Europe/Brussels"]
     assert errors_for(response, "points_validity_days")
     db.session.refresh(tenant)
     assert (tenant.name, tenant.decimal_digits) == ("Trattoria Roma", 2)

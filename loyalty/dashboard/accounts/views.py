@@ -36,6 +36,7 @@ from ...services.accounts.search import (
     search_accounts,
 )
 from ...services.accounts.tags import parse_properties, parse_tags, set_tags_and_properties
+from ...services.campaigns.account_campaigns import account_coupons, account_memberships
 from ...services.checkout.catalogue import tier_levels
 from ...services.checkout.orders import (
     OrderNotCredited,
@@ -52,12 +53,26 @@ from ...services.wallet.ledger import owed_points
 from ...validation import FieldErrors
 from ..access import current_tenant, owner_required
 from ..auth.forms import EmptyForm
+from ..campaigns.forms import STATE_TYPE_LABELS
 from ..forms import show_field_errors
 from ..storable import refuse_unstorable_text
 from . import bp
 from .forms import RELATION_LABELS, AdjustForm, MergeForm, ProfileForm, RelationForm, TagsForm
 
 log = logging.getLogger(__name__)
+
+# Why a membership moved (MembershipEvent.reason), in the restaurant's words.
+TRANSITION_LABELS = {
+    "join": "joined",
+    "coupon_redeemed": "coupon used",
+    "coupon_expired": "coupon expired",
+    "order": "ordered",
+    "wallet": "points credited",
+    "message": "read the message",
+    "account": "account matched",
+    "timeout": "timed out",
+    "reversed": "order cancelled",
+}
 
 # The account page's paginated sections: name -> (template, loader).
 SECTIONS = {
@@ -197,8 +212,12 @@ def _page(account: Account, status: int = 200, **forms):
         "adjust_form": forms.pop("adjust_form", None) or adjust_form,
         "relation_form": forms.pop("relation_form", None) or RelationForm(),
         "relation_labels": RELATION_LABELS,
+        "state_type_labels": STATE_TYPE_LABELS,
+        "transition_labels": TRANSITION_LABELS,
         "owed": owed_points(tenant.id, account),
         "redemption_activity": account_activity(tenant.id, account.id, utcnow()),
+        "memberships": account_memberships(tenant.id, account.id),
+        "coupons": account_coupons(tenant.id, account.id),
         "merged_into": (
             get_for_tenant(Account, account.merged_into_id, tenant.id)
             if account.merged_into_id

@@ -20,6 +20,7 @@ from ...rules.money import AmountError, format_money, format_percent, parse_mone
 from ...rules.programs import ITEM_TYPES, REWARD_TYPES
 from ...rules.tiers import TierLevel
 from ...services.setup.rewards import RewardDetails, value_kind
+from ..forms import NO_CHOICE, optional_id
 
 # In the restaurant's words, in the order of the spec.
 TYPE_LABELS = {
@@ -34,13 +35,6 @@ TYPE_LABELS = {
 assert tuple(TYPE_LABELS) == REWARD_TYPES
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
-NO_TIER = ""
-
-
-def _optional_int(value: str | int | None) -> int | None:
-    if value in (None, "", NO_TIER):
-        return None
-    return int(value)
 
 
 def _optional_utc_time(label: str, description: str) -> DateTimeLocalField:
@@ -73,7 +67,7 @@ class RewardForm(FlaskForm):
         invalid_value_message="enter a whole number of points",
     )
     min_order_value = StringField("Minimum order value")
-    min_tier_id = SelectField("Only for tier and above", choices=[], coerce=_optional_int)
+    min_tier_id = SelectField("Only for tier and above", choices=[], coerce=optional_id)
     active_from = _optional_utc_time("Available from", "UTC. Empty: from now on.")
     active_to = _optional_utc_time(
         "Available until", "UTC; sent to Deliverect as expiresAt. Empty: no end."
@@ -88,7 +82,7 @@ class RewardForm(FlaskForm):
     def __init__(self, tiers: list[TierLevel], currency: str, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.currency = currency
-        self.min_tier_id.choices = [SelectChoice(NO_TIER, "Everyone")] + [
+        self.min_tier_id.choices = [SelectChoice(NO_CHOICE, "Everyone")] + [
             SelectChoice(tier.tier_id, f"{tier.name} ({tier.threshold_points:,} points)")
             for tier in tiers
         ]
@@ -163,7 +157,7 @@ class RewardForm(FlaskForm):
             "quantity": reward.quantity,
             "cost": reward.cost,
             "min_order_value": format_money(min_order, decimal_digits) if min_order else "",
-            "min_tier_id": reward.min_tier_id or NO_TIER,
+            "min_tier_id": reward.min_tier_id or NO_CHOICE,
             "active_from": reward.active_from,
             "active_to": reward.active_to,
             "media_url": reward.media_url or "",

@@ -1,7 +1,8 @@
-"""Settings: the restaurant's currency, earning rule, and Deliverect credentials."""
+"""Settings: the restaurant's currency and time zone, its earning rules, and Deliverect
+credentials."""
 
 from flask import Blueprint
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
-from . import views  # noqa: E402,F401
+from . import earning, views  # noqa: E402,F401

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import datetime
 
 from sqlalchemy import delete, select, update
 
 from ...extensions import db
 from ...models import Account, AccountEvent, AccountTag, Order, utcnow
+from ..campaigns.accounts import erase_memberships
 from ..scoping import get_for_tenant
 from ..wallet.ledger import lock_account
 
@@ -22,18 +24,22 @@ class ErasureError(ValueError):
     pass
 
 
-def erase_account(tenant_id: int, account_id: int, user_id: int) -> Account:
+def erase_account(
+    tenant_id: int, account_id: int, user_id: int, *, now: datetime | None = None
+) -> Account:
     """Remove the customer's personal data for good, keeping amounts so stats stay true.
 
     Names, identifiers, birthdate, sex, properties, tags and consents go; ledger amounts, order
-    totals and event types stay. Accounts merged into this one hold the same person's data and
+    totals and event types stay, and so do campaign memberships and coupons, so the campaigns'
+    figures stay true (the memberships end and forget their details, the coupons expire:
+    services.campaigns.accounts). Accounts merged into this one hold the same person's data and
     are erased too. The account id is replaced so the old id no longer identifies anyone.
     """
     account = get_for_tenant(Account, account_id, tenant_id)
     if account.erased_at is not None:
         raise ErasureError("This account has already been erased.")
     lock_account(account.id)
-    now = utcnow()
+    now = now or utcnow()
     erased_ids = [account.id, *_merged_into(account.id)]
     for erased_id in erased_ids:
         db.session.execute(
@@ -74,6 +80,7 @@ def erase_account(tenant_id: int, account_id: int, user_id: int) -> Account:
     )
     for order in db.session.scalars(select(Order).where(Order.account_id.in_(erased_ids))):
         order.payload = _without_personal_data(order.payload)
+    erase_memberships(tenant_id, erased_ids)
     db.session.add(
         AccountEvent(
             tenant_id=tenant_id,

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from ...extensions import db
 from ...models import Account, AccountEvent, utcnow
 from ...validation import FieldErrors
+from ..campaigns import engine
 from ..pagination import Page
 from ..scoping import get_for_tenant
 from .history import account_page
@@ -31,12 +32,15 @@ def record_relation_event(
     type: str,
     ts: datetime | None = None,
     do_not_process_symmetry: bool = False,
+    *,
+    now: datetime | None = None,
 ) -> AccountEvent:
     """Record that the account INVITED / was INVITED_BY / is a FRIEND of another account.
 
     Unless `do_not_process_symmetry`, the mirror event goes on the other account when it is one
     of ours (the other side may not have joined yet: then only its id is kept). Recording the
-    same relation at the same time again changes nothing, so callers may retry.
+    same relation at the same time again changes nothing, so callers may retry. The account
+    given an INVITED event has one more referral (counters.referrals): its campaigns see it.
     """
     if type not in RELATION_TYPES:
         raise EventError({"type": f"type must be one of {', '.join(RELATION_TYPES)}"})
@@ -57,8 +61,13 @@ def record_relation_event(
     if other is not None and other.id == account.id:
         raise EventError({"other_external_id": "an account cannot be related to itself"})
     event = _add_once(tenant_id, account.id, type, other, other_external_id, ts)
+    inviters = [account.id] if type == "INVITED" else []
     if not do_not_process_symmetry and other is not None and type in MIRROR:
         _add_once(tenant_id, other.id, MIRROR[type], account, account.external_id, ts)
+        if MIRROR[type] == "INVITED":
+            inviters.append(other.id)
+    for inviter_id in inviters:
+        engine.on_account_changed(tenant_id, inviter_id, now or utcnow())
     db.session.commit()
     return event
 

@@ -9,6 +9,8 @@ from sqlalchemy import delete, func, select, update
 
 from ...extensions import db
 from ...models import Account, AccountEvent, AccountTag, Hold, LedgerEntry, Order, utcnow
+from ..campaigns import engine
+from ..campaigns.accounts import merge_memberships
 from ..scoping import get_for_tenant
 from ..wallet.ledger import lock_account, settle_debt
 
@@ -23,15 +25,25 @@ class MergeError(ValueError):
     pass
 
 
-def merge_accounts(tenant_id: int, survivor_id: int, retired_id: int, user_id: int) -> Account:
+def merge_accounts(
+    tenant_id: int,
+    survivor_id: int,
+    retired_id: int,
+    user_id: int,
+    *,
+    now: datetime | None = None,
+) -> Account:
     """Move everything of `retired` to `survivor` in one transaction and retire it.
 
-    Ledger entries, orders, holds, events and tags move; balances are recomputed from the moved
+    Ledger entries, orders, holds, events, tags, campaign memberships and coupons move
+    (services.campaigns.accounts); balances are recomputed from the moved
     ledger, and what either account owed is paid from the merged balance first (rules.debt:
     an account never has points and a debt at once); the retired account keeps its id (and
     whatever identifiers the survivor already had its own of), with merged_into_id set, so
-    services.accounts.profile.find_account still resolves it.
+    services.accounts.profile.find_account still resolves it. The survivor's campaigns then
+    see what it became (engine.on_account_changed).
     """
+    now = now or utcnow()
     if survivor_id == retired_id:
         raise MergeError("An account cannot be merged into itself.")
     survivor = get_for_tenant(Account, survivor_id, tenant_id)
@@ -97,14 +109,15 @@ def merge_accounts(tenant_id: int, survivor_id: int, retired_id: int, user_id: i
     db.session.flush()  # the ledger writes against the merged balances in the database
     # A retired account is merged once, so its id makes the repayment's key.
     settle_debt(tenant_id, survivor.id, f"merge:{retired.id}", user_id)
+    merge_memberships(tenant_id, survivor.id, retired.id)
 
-    now = utcnow()
     db.session.add_all(
         [
             _merge_event(survivor, "MERGED", retired, user_id, now),
             _merge_event(retired, "MERGED_INTO", survivor, user_id, now),
         ]
     )
+    engine.on_account_changed(tenant_id, survivor.id, now)
     db.session.commit()
     db.session.expire_all()
     log.info("account %s merged into %s by user %s", retired.id, survivor.id, user_id)

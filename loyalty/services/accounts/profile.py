@@ -9,9 +9,10 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, case, or_, select
 
 from ...extensions import db
-from ...models import Account, AccountTag
+from ...models import Account, AccountTag, utcnow
 from ...rules.identity import IdentityError, name_key, normalise_email, normalise_phone
 from ...validation import CONFLICT, FieldErrors
+from ..campaigns import engine, jobs
 from ..scoping import get_for_tenant
 
 
@@ -127,9 +128,10 @@ def check_card(tenant_id: int, card: str | None, exclude_id: int | None = None) 
         raise FieldErrors({"card": f"is the {field_name} of another account"}, CONFLICT)
 
 
-def add_account(tenant_id: int, profile: Profile) -> Account:
+def add_account(tenant_id: int, profile: Profile, *, now: datetime | None = None) -> Account:
     """Add (not commit) a new account; raises AccountExists on a duplicate identifier, and
-    FieldErrors on a card that is another account's email or phone."""
+    FieldErrors on a card that is another account's email or phone. Dynamic campaigns it
+    matches let it in; a birthdate it comes with is trusted (rules.flow.birthday_due)."""
     profile = normalised(profile)
     conflict = find_conflict(tenant_id, profile)
     if conflict:
@@ -155,17 +157,22 @@ def add_account(tenant_id: int, profile: Profile) -> Account:
     account.tags = [AccountTag(tag=tag, tenant_id=tenant_id) for tag in profile.tags]
     db.session.add(account)
     db.session.flush()
+    _campaigns_see(tenant_id, account.id, now)
     return account
 
 
-def create_account(tenant_id: int, profile: Profile) -> Account:
-    account = add_account(tenant_id, profile)
+def create_account(tenant_id: int, profile: Profile, *, now: datetime | None = None) -> Account:
+    account = add_account(tenant_id, profile, now=now)
     db.session.commit()
     return account
 
 
-def update_profile(tenant_id: int, account_id: int, profile: Profile) -> Account:
-    """Replace the editable profile fields; identifiers stay unique within the tenant."""
+def update_profile(
+    tenant_id: int, account_id: int, profile: Profile, *, now: datetime | None = None
+) -> Account:
+    """Replace the editable profile fields; identifiers stay unique within the tenant. A
+    birthdate set or changed is noted (a birthday treat is not due just after), and the
+    account's campaigns see the new profile."""
     account = get_for_tenant(Account, account_id, tenant_id)
     profile = normalised(profile)
     profile.external_id = account.external_id
@@ -179,13 +186,26 @@ def update_profile(tenant_id: int, account_id: int, profile: Profile) -> Account
     account.first_name, account.last_name = profile.first_name, profile.last_name
     account.first_name_key = name_key(profile.first_name)
     account.last_name_key = name_key(profile.last_name)
+    birthdate_set = profile.birthdate is not None and profile.birthdate != account.birthdate
     account.birthdate = profile.birthdate
     account.sex = profile.sex
     if profile.marketing_consent is not None:
         account.marketing_consent = profile.marketing_consent
         account.consents = {**(account.consents or {}), "marketing": profile.marketing_consent}
+    db.session.flush()
+    _campaigns_see(account.tenant_id, account.id, now, birthdate_set=birthdate_set)
     db.session.commit()
     return account
+
+
+def _campaigns_see(
+    tenant_id: int, account_id: int, now: datetime | None, *, birthdate_set: bool = False
+) -> None:
+    """The account's campaigns look at its new profile (in the caller's transaction)."""
+    now = now or utcnow()
+    if birthdate_set:
+        jobs.birthdate_changed(tenant_id, account_id, now)
+    engine.on_account_changed(tenant_id, account_id, now)
 
 
 # Which columns a look-up compares: anything typed (the dashboard, a marketplace providerId), or

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from ...extensions import db
 from ...models import Account, AccountTag
+from ..campaigns import engine
 from ..scoping import get_for_tenant
 
 TAG_PATTERN = re.compile(r"^[\w.:-]{1,64}$")
@@ -40,14 +42,22 @@ def parse_properties(text: str) -> dict[str, str]:
 
 
 def set_tags_and_properties(
-    tenant_id: int, account_id: int, tags: list[str], properties: dict[str, str]
+    tenant_id: int,
+    account_id: int,
+    tags: list[str],
+    properties: dict[str, str],
+    *,
+    now: datetime | None = None,
 ) -> Account:
-    """Replace the account's tags and properties (validated with parse_tags/parse_properties)."""
+    """Replace the account's tags and properties (validated with parse_tags/parse_properties);
+    the account's campaigns see them."""
     account = get_for_tenant(Account, account_id, tenant_id)
     wanted = set(tags)
     account.tags = [t for t in account.tags if t.tag in wanted] + [
         AccountTag(tag=tag, tenant_id=tenant_id) for tag in sorted(wanted - set(account.tag_names))
     ]
     account.properties = dict(properties)
+    db.session.flush()
+    engine.on_account_changed(tenant_id, account.id, now)
     db.session.commit()
     return account

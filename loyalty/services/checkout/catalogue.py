@@ -1,4 +1,5 @@
-"""Rewards seen as Deliverect loyalty programs: the rules' view and the wire listing.
+"""Rewards (and campaign coupons) seen as Deliverect loyalty programs: the rules' view and the
+wire listing.
 
 One place builds the program JSON, so the dashboard preview, the CLI export and the webhook
 answer can never disagree.
@@ -23,9 +24,10 @@ from sqlalchemy.orm import Session
 
 from ...extensions import db
 from ...models import Reward, Tenant, Tier
-from ...rules.programs import Program
+from ...rules.programs import COUPON_PROGRAM_TYPES, Program
 from ...rules.tiers import TierLevel
 from ...time import to_iso_or_none
+from ..campaigns.checkout_coupons import CheckoutCoupon
 
 
 def tier_levels(tenant_id: int) -> list[TierLevel]:
@@ -75,6 +77,27 @@ def listing(reward: Reward, applicable: bool = True) -> dict:
     }
 
 
+def coupon_listing(coupon: CheckoutCoupon, applicable: bool = True) -> dict:
+    """A campaign coupon as Deliverect lists a program: its code as programId, free (cost 0),
+    the same fields as a reward's listing."""
+    kind = COUPON_PROGRAM_TYPES.get(coupon.coupon_type, "unknown")
+    free_item = kind == "free_item"
+    return {
+        "programId": coupon.code,
+        "title": coupon.title or coupon.code,
+        "description": coupon.description or "",
+        "type": kind,
+        "applicable": applicable,
+        "cost": 0,
+        "discount": 0 if free_item else coupon.value,
+        "itemPLU": coupon.product if free_item else None,
+        "quantity": None,
+        "minOrderValue": None,
+        "expiresAt": to_iso_or_none(coupon.valid_to),
+        "media": {"url": coupon.image, "mediaType": "image"} if coupon.image else None,
+    }
+
+
 def live_rewards(tenant_id: int) -> list[Reward]:
     """Rewards not archived, in the order the team arranged them (oldest first)."""
     return list(
@@ -98,10 +121,7 @@ class CatalogueReward:
     title: str
     cost: int
     program: Program
-    listing: dict[str, Any]  # `listing(reward)`; copy it to set `applicable` per call
-
-    def listed(self, applicable: bool) -> dict[str, Any]:
-        return {**self.listing, "applicable": applicable}
+    listing: dict[str, Any]  # `listing(reward)`; ProgramOffer.listed() sets `applicable`
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,18 @@ ledger entries; one that arrives first leaves a `cancel_pending` tombstone. Earn
 customer already spent are taken back as debt (rules.debt), so cancels never create points.
 An order over the restaurant's caps (rules.order_review) is recorded, redeems as usual, but
 earns nothing and waits in the list of held orders until an owner credits or dismisses it.
+
+Earning follows the restaurant's earning rules as they are when the order is recorded
+(rules.earning); the order and its earn entry keep which rule gave what, so a later change to
+the rules, a credit after review and a cancel all use what the order actually earned. A visit
+rule's "once a day" is counted over the customer's orders of that local day, read under the
+account lock.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import bindparam, insert, select, update
@@ -25,7 +31,12 @@ from sqlalchemy.orm import joinedload
 from ...extensions import db
 from ...models import AccountEvent, Hold, LedgerEntry, Order, Reward, Tenant
 from ...rules import checkout as rules
+from ...rules import earning
+from ...rules.basket import Basket
+from ...time import local_time
+from ..campaigns import engine as campaign_engine
 from ..pagination import Page, paginate
+from ..setup.earning import earning_rules
 from ..wallet.ledger import Balances, Posting, lock_account, post, post_new, take_back_points
 from .catalogue import Catalogue, VersionedTenant, catalogue
 from .redemption import begin_locked, end_sessions, live_holds
@@ -39,7 +50,7 @@ class OrderTenant(VersionedTenant, Protocol):
     (read with the call's authentication, so recording costs no query for the tenant)."""
 
     @property
-    def points_per_unit(self) -> int: ...
+    def time_zone(self) -> str: ...
     @property
     def points_validity_days(self) -> int | None: ...
     @property
@@ -65,8 +76,10 @@ class OrderReport:
     program_ids: tuple[str, ...] = ()
     cash_amount: int = 0
     payment_amount: int = 0
-    tip: int = 0
+    tip: int = 0  # tip and driver tip
+    fees: int = 0  # delivery, service charge, bag and small-order fees: they earn nothing
     decimal_digits: int = 2
+    basket: Basket = Basket(())  # the lines, for the rules per item and bonus items
     sub_total: int = 0
     discount_total: int = 0
     channel_order_display_id: str | None = None
@@ -158,6 +171,7 @@ def _record_order(tenant: OrderTenant, report: OrderReport, now: datetime) -> Or
         points_withheld=plan.earning.withheld,
         review_status="flagged" if plan.earning.review_reason else None,
         review_reason=plan.earning.review_reason,
+        earning_breakdown=plan.earning.breakdown.earned() or None,
     )
     # IntegrityError here = a concurrent copy of this order won the insert.
     order_id = db.session.execute(_INSERT_ORDER, values).scalar_one()
@@ -178,6 +192,8 @@ def _record_order(tenant: OrderTenant, report: OrderReport, now: datetime) -> Or
         )
     # The holds it used are closed above; whatever else its checkouts still hold is released.
     end_sessions(account_id, plan.sessions_ended, now)
+    # The same transaction moves the customer's campaigns: coupons used, ORDER states counted.
+    campaign_engine.on_order_placed(tenant.id, db.session.get(Order, order_id), now)
     db.session.commit()
     return OrderOutcome(_facts_of(values), replay=False)
 
@@ -258,19 +274,18 @@ def _plan(
     the titles of the rewards it names (for the ledger's reasons)."""
     shop = catalogue(tenant)
     rewards = _rewards(tenant.id, shop, report.program_ids)
+    terms = _terms(tenant, shop)
     claim = rules.OrderClaim(
         session_id=report.session_id,
         rewards=_named(rewards, report),
         store_credit=report.cash_amount,
-        paid=report.payment_amount,
-        tip=report.tip,
-        decimal_digits=report.decimal_digits,
+        purchase=_purchase(tenant, account_id, report, shop, terms.rules, now),
     )
     plan = rules.plan_order(
         claim,
         live_holds(account_id, now),
         rules.Wallet(balances.points, balances.cash, balances.lifetime_points),
-        _terms(tenant, shop),
+        terms,
         now,
     )
     return plan, {reward.id: reward.title for reward in rewards.values()}
@@ -286,9 +301,69 @@ def _named(rewards: dict[str, _RewardRef], report: OrderReport) -> tuple[rules.N
     return tuple(named.values())
 
 
+def _purchase(
+    tenant: OrderTenant,
+    account_id: int,
+    report: OrderReport,
+    shop: Catalogue,
+    earning_rules_now: tuple[earning.EarningRule, ...],
+    now: datetime,
+) -> earning.Purchase:
+    """What the earning rules read of the order: amounts, lines, the units its rewards made
+    free, its local time, and the visits the customer was already paid for that day."""
+    basket = report.basket
+    programs = [
+        shop.by_program_id[pid].program for pid in report.program_ids if pid in shop.by_program_id
+    ]
+    ordered_at = report.ordered_at or now
+    return earning.Purchase(
+        paid=report.payment_amount,
+        tips=report.tip,
+        fees=report.fees,
+        decimal_digits=report.decimal_digits,
+        items=basket.items,
+        free_units=earning.free_units(programs, basket),
+        local_time=local_time(tenant.time_zone, ordered_at),
+        visits_today=_visits_paid(account_id, earning_rules_now, tenant.time_zone, ordered_at),
+    )
+
+
+def _visits_paid(
+    account_id: int,
+    earning_rules_now: tuple[earning.EarningRule, ...],
+    time_zone: str,
+    ordered_at: datetime,
+) -> dict[int, int]:
+    """Visit rule id -> the customer's orders of the same local day it already paid for
+    (cancelled and dismissed orders do not count)."""
+    limited = {rule.id for rule in earning_rules_now if rule.kind == earning.VISIT and rule.per_day}
+    if not limited:
+        return {}
+    day = local_time(time_zone, ordered_at).date()
+    # A local day is at most 26 hours away from any of its instants, whatever the zone or DST.
+    orders = db.session.execute(
+        select(Order.ordered_at, Order.earning_breakdown).where(
+            Order.account_id == account_id,
+            Order.status == "placed",
+            Order.review_status.is_distinct_from("dismissed"),
+            Order.ordered_at > ordered_at - timedelta(hours=26),
+            Order.ordered_at < ordered_at + timedelta(hours=26),
+            Order.earning_breakdown.is_not(None),
+        )
+    ).all()
+    paid: dict[int, int] = {}
+    for moment, parts in orders:
+        if local_time(time_zone, moment).date() != day:
+            continue
+        for part in parts or ():
+            if part.get("kind") == earning.VISIT and part.get("rule") in limited:
+                paid[part["rule"]] = paid.get(part["rule"], 0) + 1
+    return paid
+
+
 def _terms(tenant: OrderTenant, shop: Catalogue) -> rules.EarningTerms:
     return rules.EarningTerms(
-        points_per_unit=tenant.points_per_unit,
+        rules=earning_rules(tenant.id),
         points_validity_days=tenant.points_validity_days,
         decimal_digits=tenant.decimal_digits,
         max_points_per_order=tenant.max_points_per_order,
@@ -347,7 +422,13 @@ def _postings(
         )
     if plan.earning.points:
         postings.append(
-            _earning(order_id, external_id, plan.earning.points, plan.earning.expires_at)
+            _earning(
+                order_id,
+                external_id,
+                plan.earning.points,
+                plan.earning.expires_at,
+                breakdown=tuple(plan.earning.breakdown.earned()),
+            )
         )
     return postings
 
@@ -356,7 +437,7 @@ def _earning(
     order_id: int, external_id: str, points: int, expires_at: datetime | None, **also
 ) -> Posting:
     """The order's one earn entry: its key is the same whether it credited at once or after
-    review, so it can be written only once."""
+    review, so it can be written only once. `breakdown` says which rules gave its points."""
     return Posting(
         unit="points",
         kind="earn",
@@ -425,6 +506,7 @@ def _cancel_order(tenant_id: int, report: CancelReport, now: datetime) -> Cancel
     order.status = "cancelled"
     order.cancelled_at = now
     order.cancellation_reason = _reason(report.reason)
+    campaign_engine.on_order_cancelled(tenant_id, order, now)
     answer = facts(order)
     db.session.commit()
     return CancelOutcome(answer, replay=False, before_order=False)
@@ -442,12 +524,19 @@ def _reverse_entries(tenant_id: int, order: Order) -> None:
             LedgerEntry.amount,
             LedgerEntry.idempotency_key,
             LedgerEntry.reward_id,
+            LedgerEntry.breakdown,
         ).where(LedgerEntry.order_id == order.id, LedgerEntry.tenant_id == tenant_id)
     ).all()
     accounts = {entry.id: entry.account_id for entry in entries}
     written = [
         rules.OrderEntry(
-            entry.id, entry.unit, entry.kind, entry.amount, entry.idempotency_key, entry.reward_id
+            entry.id,
+            entry.unit,
+            entry.kind,
+            entry.amount,
+            entry.idempotency_key,
+            entry.reward_id,
+            tuple(entry.breakdown or ()),
         )
         for entry in entries
     ]
@@ -461,6 +550,7 @@ def _reverse_entries(tenant_id: int, order: Order) -> None:
             order_id=order.id,
             reward_id=reversal.reward_id,
             lifetime_delta=reversal.lifetime_delta,
+            breakdown=reversal.breakdown or None,
         )
         write = take_back_points if reversal.takes_back else post
         write(tenant_id, accounts[reversal.entry_id], posting)
@@ -496,6 +586,7 @@ def credit_held_order(tenant_id: int, order_id: int, user_id: int, now: datetime
                 order.points_withheld,
                 rules.earned_points_expire_at(validity, now),
                 user_id=user_id,
+                breakdown=tuple(order.earning_breakdown or ()),
             ),
         )
     order.points_earned, order.points_withheld = order.points_withheld, 0

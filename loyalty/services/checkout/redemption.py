@@ -3,29 +3,51 @@
 A hold reserves a program's cost for one checkout session (Deliverect's sessionId) until it
 expires, is released (program removed, basket changed) or is committed by the order. Every
 function that reads a balance and holds and then writes takes the account lock first.
+
+A customer's campaign coupons are programs too (cost 0, programId = the code): validating one
+locks the coupon for the session instead of holding points (services.campaigns.coupons; the
+lock lapses after the hold time), and the order naming it uses it (the campaign engine).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import joinedload
 
 from ...extensions import db
 from ...models import Hold, LedgerEntry
+from ...rules import coupons as coupon_rules
 from ...rules.basket import Basket
 from ...rules.checkout import LiveHold
-from ...rules.programs import Customer, Discount, check_program, validate_programs
+from ...rules.programs import (
+    Customer,
+    Discount,
+    Program,
+    check_program,
+    coupon_program,
+    validate_programs,
+)
 from ...rules.tiers import TierLevel, rank_of, tier_for
+from ..campaigns.checkout_coupons import CheckoutCoupon, release_session_locks, usable_coupons
+from ..campaigns.coupons import lock_coupon, verify_coupon
 from ..wallet.ledger import Balances, lock_account
-from .catalogue import Catalogue, CatalogueReward
+from .catalogue import Catalogue, CatalogueReward, coupon_listing
 from .customers import CheckoutCustomer
 
 PROGRAM_NOT_FOUND = "Program not found"
 CUSTOMER_NOT_FOUND = "Loyalty customer not found"
+# Why a coupon program was refused, for the customer (rules.coupons reasons). A stranger's
+# coupon is as unknown as a made-up code.
+COUPON_REFUSALS = {
+    coupon_rules.USED: "Coupon already used",
+    coupon_rules.EXPIRED: "Coupon expired",
+    coupon_rules.LOCKED: "Coupon is being used in another order",
+}
 
 
 def begin_locked(account_id: int) -> Balances | None:
@@ -58,31 +80,49 @@ def rules_customer(available: int, lifetime_points: int, levels: list[TierLevel]
 
 @dataclass(frozen=True)
 class ProgramOffer:
-    reward: CatalogueReward
+    program_id: str
+    listing: dict[str, Any]  # as Deliverect lists it, `applicable` set by `listed()`
     applicable: bool
     reason: str | None  # for the team (webhook log, dashboard); never sent to Deliverect
 
+    def listed(self) -> dict[str, Any]:
+        return {**self.listing, "applicable": self.applicable}
+
 
 def programs_for(
+    tenant_id: int,
     catalogue: Catalogue,
     customer: CheckoutCustomer | None,
     basket: Basket | None,
+    session_id: str,
     now: datetime,
 ) -> list[ProgramOffer]:
-    """Every live reward with whether this customer (and basket, when given) can use it.
+    """Every live reward, then the customer's usable campaign coupons (free programs, see
+    services.campaigns.checkout_coupons), with whether this customer (and basket, when given)
+    can use each.
 
     `customer.points_held` must leave out the asking session's own holds. Without a known
-    customer nothing is applicable: programs cost points.
+    customer nothing is applicable (rewards cost points) and there are no coupons.
     """
     if customer is None:
-        return [ProgramOffer(entry, False, "customer not found") for entry in catalogue.rewards]
+        return [
+            ProgramOffer(entry.program_id, entry.listing, False, "customer not found")
+            for entry in catalogue.rewards
+        ]
     checked = rules_customer(
         customer.points_balance - customer.points_held, customer.lifetime_points, catalogue.levels
     )
     offers = []
     for entry in catalogue.rewards:
         verdict = check_program(entry.program, checked, basket, now)
-        offers.append(ProgramOffer(entry, verdict.applicable, verdict.reason))
+        offers.append(
+            ProgramOffer(entry.program_id, entry.listing, verdict.applicable, verdict.reason)
+        )
+    for coupon in usable_coupons(tenant_id, customer.id, session_id, now):
+        verdict = check_program(_as_program(coupon), checked, basket, now)
+        offers.append(
+            ProgramOffer(coupon.code, coupon_listing(coupon), verdict.applicable, verdict.reason)
+        )
     return offers
 
 
@@ -105,10 +145,21 @@ def validate_and_hold(
     now: datetime,
     hold_seconds: int,
 ) -> list[RequestedProgram]:
-    """Deliverect's validate: check each requested program and reserve the points of those that
-    pass, for this session only. Holds of this session for programs no longer requested (removed
-    from the basket, or failing now) are released. One transaction, under the account lock.
+    """Deliverect's validate: check each requested program and reserve what those that pass
+    need, for this session only: a reward's points (a hold), a coupon itself (a lock). Holds and
+    locks of this session for programs no longer requested (removed from the basket, or failing
+    now) are released.
+
+    Requested coupons are locked first, each by one conditional UPDATE (committed), so a coupon
+    another checkout or a till holds is refused before any discount is reckoned with it; the
+    rest is one transaction under the account lock.
     """
+    rewards = catalogue.by_program_id
+    coupons, refused = (
+        _lock_coupons(tenant_id, customer.id, program_ids, rewards, session_id, now)
+        if customer is not None
+        else ({}, {})
+    )
     balances = begin_locked(customer.id) if customer is not None else None
     if balances is None:
         db.session.rollback()
@@ -121,11 +172,12 @@ def validate_and_hold(
     ).all()
     live = [hold for hold in holds if hold.expires_at > now]
     held_by_others = sum(hold.points for hold in live if hold.session_id != session_id)
-    rewards = catalogue.by_program_id
-    known = [rewards[pid] for pid in program_ids if pid in rewards]
+    programs = {pid: entry.program for pid, entry in rewards.items()} | {
+        pid: _as_program(coupon) for pid, coupon in coupons.items()
+    }
     checked = iter(
         validate_programs(
-            [entry.program for entry in known],
+            [programs[pid] for pid in program_ids if pid in programs],
             rules_customer(
                 balances.points - held_by_others, balances.lifetime_points, catalogue.levels
             ),
@@ -135,15 +187,15 @@ def validate_and_hold(
         )
     )
     answer: list[RequestedProgram] = []
-    passed: dict[str, CatalogueReward] = {}
+    passed: set[str] = set()
     for pid in program_ids:
-        if pid not in rewards:
-            answer.append(RequestedProgram(pid, (PROGRAM_NOT_FOUND,), ()))
+        if pid not in programs:
+            answer.append(RequestedProgram(pid, (refused.get(pid, PROGRAM_NOT_FOUND),), ()))
             continue
         result = next(checked)
         answer.append(RequestedProgram(pid, result.errors, result.discounts))
         if result.ok:
-            passed[pid] = rewards[pid]
+            passed.add(pid)
     stale = [hold.id for hold in holds if hold.expires_at <= now]
     if stale:
         _release(stale, "expired", now)
@@ -153,12 +205,60 @@ def validate_and_hold(
         customer.id,
         session_id,
         [hold for hold in live if hold.session_id == session_id],
-        passed,
+        {pid: rewards[pid] for pid in passed if pid in rewards},
         now + timedelta(seconds=hold_seconds),
         now,
     )
+    release_session_locks(tenant_id, customer.id, session_id, passed & coupons.keys(), now)
     db.session.commit()
     return answer
+
+
+def _lock_coupons(
+    tenant_id: int,
+    account_id: int,
+    program_ids: Sequence[str],
+    rewards: Mapping[str, CatalogueReward],
+    session_id: str,
+    now: datetime,
+) -> tuple[dict[str, CheckoutCoupon], dict[str, str]]:
+    """The requested programs that are the customer's coupons, locked for this session (its own
+    lock again is fine), and the customer-facing refusal of those that could not be."""
+    codes = [
+        pid
+        for pid in dict.fromkeys(program_ids)
+        if pid not in rewards and coupon_rules.normalise_code(pid) == pid
+    ]
+    if not codes:
+        return {}, {}
+    usable = {
+        coupon.code: coupon
+        for coupon in usable_coupons(tenant_id, account_id, session_id, now, codes)
+    }
+    db.session.rollback()  # end the reads before the first write, as begin_locked does
+    locked: dict[str, CheckoutCoupon] = {}
+    refused: dict[str, str] = {}
+    for code in codes:
+        if code in usable:
+            verdict = lock_coupon(tenant_id, code, account_id, session_id, now)
+            if verdict.valid:
+                locked[code] = usable[code]
+                continue
+        else:  # why not: used, expired, another's lock, or not the customer's at all
+            verdict = verify_coupon(tenant_id, code, account_id, session_id=session_id, now=now)
+        refused[code] = COUPON_REFUSALS.get(verdict.reason or "", PROGRAM_NOT_FOUND)
+    return locked, refused
+
+
+def _as_program(coupon: CheckoutCoupon) -> Program:
+    return coupon_program(
+        coupon.code,
+        coupon.title,
+        coupon.coupon_type,
+        coupon.value,
+        coupon.product,
+        coupon.valid_to,
+    )
 
 
 def live_holds(account_id: int, now: datetime) -> list[LiveHold]:

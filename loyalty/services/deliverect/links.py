@@ -123,7 +123,7 @@ class LinkedTenant:
 
     id: int
     webhook_secret: str | None
-    points_per_unit: int
+    time_zone: str  # IANA name: the earning rules' days and hours are the restaurant's
     points_validity_days: int | None
     catalog_version: int  # keys the cached catalogue (services.checkout.catalogue.catalogue)
     created_at: datetime
@@ -161,7 +161,7 @@ def _tenant_query(by_account: bool, by_profile: bool) -> Select:
         select(
             tenant.id,
             tenant.webhook_secret,
-            tenant.points_per_unit,
+            tenant.time_zone,
             tenant.points_validity_days,
             tenant.catalog_version,
             tenant.created_at,

@@ -179,7 +179,5 @@ def _where(spec: ExportSpec, default_region: str | None) -> list:
     where = conditions(spec.tenant.id, spec.criteria, default_region)
     if spec.contacts:
         # Only people who agreed to marketing, and never a retired duplicate of one.
-        where.append(
-            and_(Account.marketing_consent.is_(True), ~Account.retired)
-        )
+        where.append(and_(Account.marketing_consent.is_(True), ~Account.retired))
     return where

@@ -1,5 +1,6 @@
-"""A restaurant's own settings: name, currency, earning rule, points validity and the caps
-that keep points honest (per-order points and amount, the staff adjustment limit)."""
+"""A restaurant's own settings: name, currency, time zone, points validity and the caps that
+keep points honest (per-order points and amount, the staff adjustment limit). The earning
+rules have their own page and module (services.setup.earning)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from ...extensions import db
 from ...models import LedgerEntry, Order, Reward, Tenant
 from ...rules.order_review import MAX_POINTS_PER_ORDER
 from ...validation import FieldErrors, text_problem
+from .earning import time_zone_problem
 
 NAME_MAX = 128
 MAX_DECIMAL_DIGITS = 4
-MAX_POINTS_PER_UNIT = 1000
 MAX_VALIDITY_DAYS = 3650
 # Integer columns: a cap beyond these would stop capping anything.
 MAX_ORDER_AMOUNT = 2_000_000_000
@@ -30,13 +31,14 @@ class TenantSettings:
     name: str
     currency: str  # ISO 4217 code, e.g. EUR
     decimal_digits: int
-    points_per_unit: int  # points per whole currency unit paid; 0 pauses earning
     points_validity_days: int | None  # None = points never expire
     # An order earning more, or paying more (minor units), is held for review.
     max_points_per_order: int | None = DEFAULT_MAX_POINTS_PER_ORDER
     max_order_amount: int | None = DEFAULT_MAX_ORDER_AMOUNT
     # Adjustments of more points than this (either way) need an owner.
     adjustment_owner_limit: int | None = DEFAULT_ADJUSTMENT_OWNER_LIMIT
+    # IANA name: bonus hours, "a visit a day" and quiet hours are the restaurant's.
+    time_zone: str = "UTC"
 
 
 def stored_amounts(tenant_id: int) -> list[str]:
@@ -79,9 +81,9 @@ def update_settings(tenant_id: int, settings: TenantSettings) -> Tenant:
                 "read at a different scale"
             )
 
-    per_unit = settings.points_per_unit
-    if per_unit is None or not 0 <= per_unit <= MAX_POINTS_PER_UNIT:
-        errors["points_per_unit"] = f"must be from 0 to {MAX_POINTS_PER_UNIT}"
+    time_zone = (settings.time_zone or "").strip()
+    if problem := time_zone_problem(time_zone):
+        errors["time_zone"] = problem
 
     validity = settings.points_validity_days
     if validity is not None and not 1 <= validity <= MAX_VALIDITY_DAYS:
@@ -105,7 +107,7 @@ def update_settings(tenant_id: int, settings: TenantSettings) -> Tenant:
     tenant.name = name
     tenant.currency = currency
     tenant.decimal_digits = digits
-    tenant.points_per_unit = per_unit
     tenant.points_validity_days = validity
+    tenant.time_zone = time_zone
     db.session.commit()
     return tenant

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from ...extensions import db
 from ...models import Tenant
 from ...models.tenant import SLUG_PATTERN
+from .earning import add_default_rule
 
 
 class TenantError(ValueError):
@@ -40,6 +41,8 @@ def create_tenant(
     tenant = Tenant(slug=slug, name=name or slug, decimal_digits=decimal_digits, currency=currency)
     db.session.add(tenant)
     credentials = IssuedCredentials(_set_api_key(tenant), _set_webhook_secret(tenant))
+    db.session.flush()
+    add_default_rule(tenant.id, decimal_digits)
     db.session.commit()
     return tenant, credentials
 

@@ -19,11 +19,15 @@ BATCH_SIZE = 500
 def due_accounts(now: datetime) -> list[int]:
     """Accounts with credits that expired since the last completed run, in id order."""
     watermark = db.session.get(JobWatermark, JOB_NAME)
-    query = select(LedgerEntry.account_id).distinct().where(
-        LedgerEntry.unit == "points",
-        LedgerEntry.amount > 0,
-        LedgerEntry.expires_at.is_not(None),
-        LedgerEntry.expires_at <= now,
+    query = (
+        select(LedgerEntry.account_id)
+        .distinct()
+        .where(
+            LedgerEntry.unit == "points",
+            LedgerEntry.amount > 0,
+            LedgerEntry.expires_at.is_not(None),
+            LedgerEntry.expires_at <= now,
+        )
     )
     if watermark is not None:
         query = query.where(LedgerEntry.expires_at > watermark.reached_at)

@@ -52,6 +52,8 @@ class Posting:
     # How lifetime points move (earning, its reversal, adjustments); spending never lowers
     # them, and they never go below zero.
     lifetime_delta: int = 0
+    # An earn's (or its reversal's) parts: which earning rule gave what (rules.earning).
+    breakdown: tuple[dict, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ def post(tenant_id: int, account_id: int, posting: Posting) -> LedgerEntry:
         reward_id=posting.reward_id,
         user_id=posting.user_id,
         expires_at=posting.expires_at,
+        breakdown=_parts(posting),
     )
     db.session.add(entry)
     db.session.flush()
@@ -165,6 +168,10 @@ def post(tenant_id: int, account_id: int, posting: Posting) -> LedgerEntry:
         post(tenant_id, account_id, repaying)
     _expire_cached_balances(account_id)
     return entry
+
+
+def _parts(posting: Posting) -> list[dict] | None:
+    return list(posting.breakdown) if posting.breakdown is not None else None
 
 
 def take_back_points(tenant_id: int, account_id: int, posting: Posting) -> TakeBack:
@@ -195,6 +202,7 @@ def take_back_points(tenant_id: int, account_id: int, posting: Posting) -> TakeB
             key=f"{posting.key}:owed",
             reason=f"{posting.reason}: {split.owed:,} points already spent are owed",
             expires_at=None,
+            breakdown=None,
         ),
     )
     return split
@@ -288,6 +296,7 @@ def post_new(
                 "reward_id": posting.reward_id,
                 "user_id": posting.user_id,
                 "expires_at": posting.expires_at,
+                "breakdown": _parts(posting),
                 "created_at": now,
             }
         )

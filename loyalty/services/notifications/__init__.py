@@ -1,0 +1,1 @@
+"""Notifications: the outbox, its senders (log, SMTP, signed webhook) and their settings."""

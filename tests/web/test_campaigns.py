@@ -17,7 +17,9 @@ from loyalty.rules.campaigns import parse_campaign
 from loyalty.services.campaigns.lifecycle import initialise_campaign
 from loyalty.services.campaigns.store import campaign_wire, get_campaign, save_campaign
 from loyalty.services.checkout.orders import OrderReport, record_order
+from loyalty.time import to_iso
 from tests.support.accounts import customer
+from tests.support.deliverect import order_body
 from tests.support.forms import errors_for
 
 
@@ -503,6 +505,32 @@ def test_finalising_ends_the_campaign_and_expires_its_coupons(owner_client, tena
     page = page_text(owner_client.get(f"/campaigns/{draft}"))
     assert "finalised" in page
     assert re.search(r"Coupons expired</span><span class=\"figure\">3<", page)
+
+
+def test_the_campaign_page_shows_its_figures_since_it_started(
+    owner_client, draft, guests, deliverect
+):
+    assert "Since it started" not in page_text(owner_client.get(f"/campaigns/{draft}"))
+    owner_client.post(f"/campaigns/{draft}/initialise")
+    vips, _others = guests
+    who = {"loyaltyProviderCustomerId": vips[1].external_id}
+    for order_id, payment in [("V-1", 1_250), ("V-2", 4_000)]:
+        body = order_body(vips[1], order_id, payment=payment, created=to_iso(utcnow()))
+        placed = deliverect.post("/orders", {**body, "customer": who}, with_ids=True)
+        assert placed.status_code == 200
+    cancel = {"orderId": "V-2", "isCancelled": True, "customer": who}
+    assert deliverect.post("/orders/cancel", cancel, with_ids=True).status_code == 200
+    response = owner_client.get(f"/campaigns/{draft}")
+    page, today = page_text(response), utcnow().date().isoformat()
+    assert f"Since it started on {today}" in page
+    # The order a week before the start and the cancelled one do not count.
+    assert re.search(r"Orders from members</span><span class=\"figure\">1<", page)
+    assert re.search(r"Revenue from members</span><span class=\"figure\">12.50 <small>EUR<", page)
+    assert re.search(r"Messages sent</span><span class=\"figure\">0<", page)
+    text = text_of(response)
+    assert "Members per state over time At the end of each day (UTC)" in text
+    assert f"{today} 3 0 0 3" in text  # coupon, order, bonus, in a state
+    assert page.count("<rect ") == 1  # one part of the bar: everybody holds the coupon
 
 
 def test_staff_see_campaigns_but_change_nothing(staff_client, tenant):

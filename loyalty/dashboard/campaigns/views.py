@@ -15,6 +15,7 @@ from ...models import Campaign, utcnow
 from ...rules import campaigns as definitions
 from ...services.campaigns.lifecycle import finalise_campaign, initialise_campaign
 from ...services.campaigns.selection import RECENT_DAYS, preview, preview_campaign
+from ...services.campaigns.stats import campaign_stats
 from ...services.campaigns.store import (
     campaign_json,
     campaign_members,
@@ -296,7 +297,10 @@ def show(key: str):
     if _htmx() and request.headers.get("HX-Target") == "members":
         response = make_response(render_template("campaigns/_members.html", **context))
     else:
-        response = make_response(render_template("campaigns/show.html", **context))
+        stats = campaign_stats(tenant.id, key, utcnow())
+        response = make_response(
+            render_template("campaigns/show.html", **context, stats=stats, tenant=tenant)
+        )
     response.vary.add("HX-Request")
     return response
 

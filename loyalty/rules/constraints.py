@@ -433,6 +433,11 @@ _DATE_WORDS = {
     "header.birthdate": "was born",
 }
 _BEFORE_AFTER = {"GT": "after", "GTE": "on or after", "LT": "before", "LTE": "on or before"}
+# A date compared with a moment some time ago, in words: (earlier than it, since it).
+_SINCE_WORDS = {
+    "header.lastOrder": ("has not ordered for {span}", "has ordered in the last {span}"),
+    "header.created": ("joined more than {span} ago", "joined in the last {span}"),
+}
 
 
 def _describe_date(field_name: str, kind: Kind, op: str, values: tuple[str, ...]) -> str:
@@ -451,18 +456,13 @@ def _describe_date(field_name: str, kind: Kind, op: str, values: tuple[str, ...]
         return f"birthday falls {_BEFORE_AFTER[op]} {days[0] if days else '?'} in the year"
     first = values[0] if values else "?"
     relative = _relative_words(first)
-    if field_name == "header.lastOrder" and relative and relative.endswith(" ago"):
+    if field_name in _SINCE_WORDS and relative and relative.endswith(" ago"):
         span = relative.removesuffix(" ago")
+        longer_ago, within = _SINCE_WORDS[field_name]
         if op in ("LT", "LTE"):
-            return f"has not ordered for {span}"
+            return longer_ago.format(span=span)
         if op in ("GT", "GTE"):
-            return f"has ordered in the last {span}"
-    if field_name == "header.created" and relative and relative.endswith(" ago"):
-        span = relative.removesuffix(" ago")
-        if op in ("LT", "LTE"):
-            return f"joined more than {span} ago"
-        if op in ("GT", "GTE"):
-            return f"joined in the last {span}"
+            return within.format(span=span)
     verb = _DATE_WORDS[field_name]
     moments = tuple(_relative_words(value) or value for value in values)
     if op in ("EQ", "IN"):

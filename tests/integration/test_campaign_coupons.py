@@ -1,7 +1,5 @@
 """Coupons at the till and at checkout: verify, lock (one of two wins), unlock, expire."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from loyalty.extensions import db
@@ -15,6 +13,7 @@ from loyalty.services.campaigns.coupons import (
 from loyalty.services.campaigns.jobs import run_campaign_jobs
 from loyalty.services.setup.tenants import create_tenant
 from tests.support.accounts import customer
+from tests.support.app import at_once
 from tests.support.campaigns import NOW, coupons_of, running, welcome_series
 
 
@@ -72,18 +71,7 @@ def test_two_tills_locking_one_coupon_at_once_one_wins(pg_app):
     _jane, coupon = issued(tenant)
     code = coupon.code
     db.session.commit()
-    barrier = threading.Barrier(2)
-
-    def till(_number):
-        with pg_app.app_context():
-            barrier.wait()
-            try:
-                return lock_coupon(tenant.id, code, now=NOW).reason
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        reasons = list(pool.map(till, range(2)))
+    reasons = at_once(pg_app, lambda _till: lock_coupon(tenant.id, code, now=NOW).reason)
     assert sorted(map(str, reasons)) == ["None", "locked"]
     db.session.expire_all()
     assert db.session.get(Coupon, coupon.id).status == "LOCKED"

@@ -1,8 +1,6 @@
 """`loyalty tick` for campaigns: dynamic joins, birthdays, timeouts, coupon expiry, and two
 ticks racing on PostgreSQL issue each coupon and credit each WALLET state once."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 from loyalty.extensions import db
@@ -10,6 +8,7 @@ from loyalty.models import AccountTag, Coupon, LedgerEntry, Membership, OutboxMe
 from loyalty.services.campaigns.jobs import birthdate_changed, run_campaign_jobs
 from loyalty.services.setup.tenants import create_tenant
 from tests.support.accounts import customer
+from tests.support.app import at_once
 from tests.support.campaigns import NOW, coupons_of, membership, running, welcome_series
 
 LATE = [{"field": "tags.late", "op": "EXISTS", "value": []}]
@@ -147,18 +146,7 @@ def test_two_ticks_racing_issue_each_coupon_and_credit_each_wallet_once(pg_app):
     running(tenant, welcome_series(dynamic=True, constraints=LATE, states=[gift, coupon]))
     late = [customer(tenant, external_id=f"late-{number}") for number in range(40)]
     tag_behind_the_services(tenant, late)
-    barrier = threading.Barrier(2)
-
-    def tick(_number):
-        with pg_app.app_context():
-            barrier.wait()
-            try:
-                return run_campaign_jobs(NOW + timedelta(hours=1)).joined
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        joined = list(pool.map(tick, range(2)))
+    joined = at_once(pg_app, lambda _tick: run_campaign_jobs(NOW + timedelta(hours=1)).joined)
     db.session.expire_all()
     assert sum(joined) == 40
     assert db.session.query(Membership).count() == 40

@@ -1,8 +1,6 @@
 """The services behind the campaign and coupon pages: redeeming at the till, creating a campaign,
 the members of a state, a campaign's figures."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -22,6 +20,7 @@ from loyalty.services.campaigns.store import (
 from loyalty.services.setup.tenants import create_tenant
 from loyalty.validation import CONFLICT, FieldErrors
 from tests.support.accounts import customer
+from tests.support.app import at_once
 from tests.support.campaigns import NOW, coupons_of, membership, running, welcome_series
 
 STAFF_ID = 7
@@ -116,18 +115,7 @@ def test_two_tills_redeeming_one_coupon_at_once_one_wins(pg_app):
     jane, row, coupon = with_coupon(tenant)
     code = coupon.code
     db.session.commit()
-    barrier = threading.Barrier(2)
-
-    def till(_number):
-        with pg_app.app_context():
-            barrier.wait()
-            try:
-                return redeem_at_till(tenant.id, code, NOW, STAFF_ID).reason
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        reasons = list(pool.map(till, range(2)))
+    reasons = at_once(pg_app, lambda _till: redeem_at_till(tenant.id, code, NOW, STAFF_ID).reason)
     assert sorted(map(str, reasons)) == ["None", "used"]
     assert get_campaign(tenant.id, "welcome").coupons_redeemed == 1
     assert membership(row, jane).state_id == "order"
@@ -151,21 +139,15 @@ def test_create_campaign_saves_an_incomplete_draft(tenant):
 def test_two_creates_of_one_id_at_once_make_one_campaign(pg_app):
     tenant, _credentials = create_tenant("trattoria", "Trattoria Roma")
     db.session.commit()
-    barrier = threading.Barrier(2)
 
     def create(number):
-        with pg_app.app_context():
-            barrier.wait()
-            try:
-                create_campaign(tenant.id, welcome_series(name=f"Copy {number}"), NOW)
-                return "created"
-            except FieldErrors as error:
-                return error.code
-            finally:
-                db.session.remove()
+        try:
+            create_campaign(tenant.id, welcome_series(name=f"Copy {number}"), NOW)
+            return "created"
+        except FieldErrors as error:
+            return error.code
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        outcomes = sorted(pool.map(create, range(2)))
+    outcomes = sorted(at_once(pg_app, create))
     assert outcomes == [CONFLICT, "created"]
     assert len(db.session.scalars(select(Campaign.id)).all()) == 1
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from urllib.parse import urlencode
 
@@ -14,6 +12,7 @@ from loyalty.services.checkout.customers import NewCustomer, create_customer
 from loyalty.services.setup.tenants import create_tenant
 from loyalty.services.wallet.ledger import Posting, lock_account, post
 from loyalty.signature import HEADER, sign
+from tests.support.app import at_once
 
 BASE = "/webhooks/deliverect"
 ACCOUNT_ID = "6401c934c43f86ebfedaeb9c"
@@ -178,19 +177,9 @@ def item(plu: str, price: int, quantity: int = 1, name: str = "Item") -> dict:
 def run_together(app, tenant, calls) -> list:
     """Each call (fn(deliverect) -> anything) at the same moment, on its own thread, test
     client and database connection, as parallel workers would; their results in order."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        with app.app_context():
-            channel = Deliverect(app.test_client(), tenant)
-            barrier.wait()
-            try:
-                return call(channel)
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
+    return at_once(
+        app, lambda number: calls[number](Deliverect(app.test_client(), tenant)), len(calls)
+    )
 
 
 def answers(responses) -> list[tuple[int, dict]]:

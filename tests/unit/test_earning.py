@@ -253,38 +253,29 @@ def items(draw, depth: int = 0):
     )
 
 
+def rules_of(kind: str, name: str, **fields):
+    """Earning rules of one kind, with ids that may repeat across rules."""
+    return st.builds(
+        EarningRule, id=st.integers(1, 9), kind=st.just(kind), name=st.just(name), **fields
+    )
+
+
 RULES = st.lists(
     st.one_of(
-        st.builds(
-            EarningRule,
-            id=st.integers(1, 9),
-            kind=st.just("spend"),
-            name=st.just("spend"),
-            points=st.integers(0, 100),
-            per_amount=st.integers(1, 10_000),
-        ),
-        st.builds(
-            EarningRule,
-            id=st.integers(1, 9),
-            kind=st.just("visit"),
-            name=st.just("visit"),
+        rules_of("spend", "spend", points=st.integers(0, 100), per_amount=st.integers(1, 10_000)),
+        rules_of(
+            "visit",
+            "visit",
             points=st.integers(0, 100),
             min_amount=st.integers(0, 5000),
             per_day=st.one_of(st.none(), st.integers(1, 3)),
         ),
-        st.builds(
-            EarningRule,
-            id=st.integers(1, 9),
-            kind=st.just("item"),
-            name=st.just("stamps"),
-            points=st.integers(0, 10),
-            plus=st.lists(PLUS, max_size=2).map(tuple),
+        rules_of(
+            "item", "stamps", points=st.integers(0, 10), plus=st.lists(PLUS, max_size=2).map(tuple)
         ),
-        st.builds(
-            EarningRule,
-            id=st.integers(1, 9),
-            kind=st.just("bonus"),
-            name=st.just("bonus"),
+        rules_of(
+            "bonus",
+            "bonus",
             multiplier_percent=st.integers(-100, 1000),
             plus=st.lists(PLUS, max_size=2).map(tuple),
             weekdays=st.lists(st.integers(0, 6), max_size=3).map(tuple),

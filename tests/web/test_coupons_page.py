@@ -57,6 +57,15 @@ def status_of(coupon: Coupon) -> str:
     return db.session.get(Coupon, coupon.id).status
 
 
+def post_and_follow(client, coupon: Coupon, action: str) -> str:
+    """Press a coupon's button (its code typed in lower case): back to the coupon's page, whose
+    text is returned."""
+    response = client.post(f"/coupons/{coupon.code.lower()}/{action}")
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/coupons/?code={coupon.code}"
+    return text_of(client.get(response.headers["Location"]))
+
+
 @pytest.fixture()
 def coupon(tenant):
     return issue_coupon(tenant, "Zoe")
@@ -84,11 +93,8 @@ def test_an_unknown_code_says_so(staff_client, coupon):
 
 
 def test_staff_reserve_and_unlock_a_coupon(staff_client, coupon):
-    response = staff_client.post(f"/coupons/{coupon.code.lower()}/lock")
-    assert response.status_code == 303
-    assert response.headers["Location"] == f"/coupons/?code={coupon.code}"
+    page = post_and_follow(staff_client, coupon, "lock")
     assert status_of(coupon) == "LOCKED"
-    page = text_of(staff_client.get(response.headers["Location"]))
     assert "Reserved for this order" in page
     assert "This coupon is reserved (locked) for an order in progress." in page
     assert "Unlock" in page
@@ -132,11 +138,8 @@ def test_staff_redeem_a_coupon_at_the_till(staff_client, coupon):
     page = text_of(staff_client.get(f"/coupons/?code={coupon.code}"))
     assert f'action="/coupons/{coupon.code}/redeem"' in page
     assert 'data-confirm="Redeem this coupon now? It cannot be used again."' in page
-    response = staff_client.post(f"/coupons/{coupon.code.lower()}/redeem")
-    assert response.status_code == 303
-    assert response.headers["Location"] == f"/coupons/?code={coupon.code}"
+    page = post_and_follow(staff_client, coupon, "redeem")
     assert status_of(coupon) == "USED"
-    page = text_of(staff_client.get(response.headers["Location"]))
     assert "Redeemed: give the customer what the coupon offers." in page
     assert "This coupon has already been used." in page
     assert "/redeem" not in page and "Reserve for this order" not in page

@@ -38,6 +38,13 @@ def rule_form(**overrides) -> dict:
     } | overrides
 
 
+def bonus_form(name: str, multiplier: str, **overrides) -> dict:
+    """The rule form for a bonus time: a multiplier, no points of its own, no items."""
+    return rule_form(
+        kind="bonus", name=name, points="", plus="", multiplier=multiplier, **overrides
+    )
+
+
 def preview_rows(response) -> list[tuple[str, str]]:
     page = response.get_data(as_text=True)
     section = re.search(r'<section class="card" id="preview".*?</section>', page, re.S)
@@ -99,16 +106,8 @@ def test_owner_adds_a_fractional_spend_rule_typed_as_money(owner_client, tenant)
 def test_owner_adds_a_bonus_time(owner_client, tenant):
     response = owner_client.post(
         "/settings/earning",
-        data=rule_form(
-            kind="bonus",
-            name="tea time",
-            points="",
-            plus="",
-            multiplier="1.5",
-            weekdays=["1", "3"],
-            starts_at="15:00",
-            ends_at="00:00",
-            cap="40",
+        data=bonus_form(
+            "tea time", "1.5", weekdays=["1", "3"], starts_at="15:00", ends_at="00:00", cap="40"
         ),
     )
     assert response.status_code == 303
@@ -191,13 +190,10 @@ def test_the_preview_tries_a_rule_before_it_is_saved(owner_client, tenant):
     gold = add_tier(tenant, "Gold", 0, 150)
     response = owner_client.post(
         "/settings/earning",
-        data=rule_form(
+        data=bonus_form(
+            "tuesday",
+            "2",
             action="preview",
-            kind="bonus",
-            name="tuesday",
-            points="",
-            plus="",
-            multiplier="2",
             weekdays=["1"],
             basket="PIZZA 1 10.00",
             when="2026-12-01T16:00",

@@ -112,20 +112,7 @@ def redeem_coupon(coupon: Coupon, order: Order, now: datetime) -> bool:
     (already used by another order, expired). In the caller's transaction."""
     if coupon.status == "USED":
         return False
-    used = db.session.execute(
-        update(Coupon)
-        .where(Coupon.id == coupon.id, _usable(now))
-        .values(
-            status="USED",
-            used_order_id=order.id,
-            locked_at=None,
-            lock_session=None,
-            lock_expires_at=None,
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.expire(coupon)
-    return used == 1
+    return _mark_used(coupon, order.id, _usable(now))
 
 
 def redeemable_at_till(coupon: Coupon, now: datetime) -> bool:
@@ -137,28 +124,12 @@ def redeemable_at_till(coupon: Coupon, now: datetime) -> bool:
 def use_at_till(coupon: Coupon, now: datetime) -> bool:
     """The coupon handed in at a till: USED, once; False when it cannot be (used, expired,
     reserved by a checkout). In the caller's transaction; the redemption cap is the caller's."""
-    used = db.session.execute(
-        update(Coupon)
-        .where(
-            Coupon.id == coupon.id,
-            _usable(now),
-            or_(
-                Coupon.status == "ACTIVE",
-                Coupon.lock_session.is_(None),
-                Coupon.lock_expires_at <= now,
-            ),
-        )
-        .values(
-            status="USED",
-            used_order_id=None,
-            locked_at=None,
-            lock_session=None,
-            lock_expires_at=None,
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.expire(coupon)
-    return used == 1
+    not_held_by_a_checkout = or_(
+        Coupon.status == "ACTIVE",
+        Coupon.lock_session.is_(None),
+        Coupon.lock_expires_at <= now,
+    )
+    return _mark_used(coupon, None, _usable(now), not_held_by_a_checkout)
 
 
 def coupons_used_by(tenant_id: int, order: Order) -> list[Coupon]:
@@ -335,6 +306,25 @@ def _lock(coupon: Coupon, session_id: str | None, now: datetime) -> Verdict:
     if won != 1:
         return Verdict(False, coupon, _refusal(coupon, coupon.account_id, session_id, now))
     return Verdict(True, coupon, None)
+
+
+def _mark_used(coupon: Coupon, order_id: int | None, *conditions) -> bool:
+    """USED by `order_id` (None: at a till), lock released, if the row still meets
+    `conditions`; whether it did."""
+    used = db.session.execute(
+        update(Coupon)
+        .where(Coupon.id == coupon.id, *conditions)
+        .values(
+            status="USED",
+            used_order_id=order_id,
+            locked_at=None,
+            lock_session=None,
+            lock_expires_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.expire(coupon)
+    return used == 1
 
 
 def _usable(now: datetime):

@@ -22,7 +22,7 @@ from ...models import Campaign, Coupon, Membership
 from ...rules import campaigns as definitions
 from ...rules import coupons as coupon_rules
 from ...rules import flow
-from ..notifications.outbox import CampaignSource, enqueue
+from ..notifications.outbox import CampaignSource, Enqueued, enqueue
 from ..wallet.ledger import Posting, find_entry, lock_account, post, take_back_points
 
 CODE_ATTEMPTS = 5
@@ -222,6 +222,32 @@ def withdraw_coupon(membership: Membership, issue: flow.IssueCoupon) -> None:
     )
 
 
+def send_to_member(
+    campaign: Campaign,
+    membership_id: int,
+    account_id: int,
+    kind: str,
+    template: definitions.MessageState | definitions.Notification,
+    key: str,
+    now: datetime,
+    not_before: datetime | None = None,
+) -> Enqueued:
+    """Queue one of the campaign's messages for a member: the template's title (the campaign's
+    name when it has none) and text, keyed `key`."""
+    return enqueue(
+        campaign.tenant_id,
+        account_id,
+        kind,
+        template.title or campaign.name or campaign.key,
+        template.message or "",
+        template.payload,
+        key,
+        CampaignSource(campaign.key, membership_id),
+        now=now,
+        not_before=not_before,
+    )
+
+
 def queue_message(
     campaign: Campaign,
     membership_id: int,
@@ -229,17 +255,8 @@ def queue_message(
     effect: flow.QueueMessage,
     now: datetime,
 ) -> None:
-    state = effect.state
-    enqueue(
-        campaign.tenant_id,
-        account_id,
-        "campaign_message",
-        state.title or campaign.name or campaign.key,
-        state.message or "",
-        state.payload,
-        effect.key,
-        CampaignSource(campaign.key, membership_id),
-        now=now,
+    send_to_member(
+        campaign, membership_id, account_id, "campaign_message", effect.state, effect.key, now
     )
 
 
@@ -255,16 +272,14 @@ def announce_join(
     for notification in definition.notifications:
         if notification.type != "DYNAMIC_JOIN":
             continue
-        enqueue(
-            campaign.tenant_id,
+        send_to_member(
+            campaign,
+            membership_id,
             account_id,
             "dynamic_join",
-            notification.title or campaign.name or campaign.key,
-            notification.message or "",
-            notification.payload,
+            notification,
             f"{key}:dynamic_join",
-            CampaignSource(campaign.key, membership_id),
-            now=now,
+            now,
         )
 
 

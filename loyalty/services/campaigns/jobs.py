@@ -29,10 +29,9 @@ from ...rules import flow
 from ...rules.availability import Availability, availability
 from ...rules.outbox_timing import local_day_start
 from ...time import zone
-from ..notifications.outbox import CampaignSource, enqueue
 from ..wallet.ledger import lock_account
 from .coupons import expire_due_coupons, release_expired_locks
-from .effects import carry_out
+from .effects import carry_out, send_to_member
 from .engine import apply_event, join
 from .lifecycle import enter_snapshot
 from .memberships import lock_memberships, membership_key, record
@@ -267,31 +266,20 @@ def _expiry_reminders(campaign: Campaign, definition: definitions.Campaign, now:
                 Coupon.status == "ACTIVE",
                 Coupon.valid_to > now,
                 Coupon.valid_to < horizon,
-                Account.marketing_consent.is_(True),
-                ~Account.retired,
-                ~exists().where(
-                    OutboxMessage.tenant_id == campaign.tenant_id,
-                    OutboxMessage.idempotency_key == key,
-                ),
+                *_reachable_and_not_yet_sent(campaign.tenant_id, key),
             )
             .order_by(Coupon.id)
         ).all()
-        for start in range(0, len(due), BATCH_SIZE):
-            for coupon_id, account_id, membership_id, valid_to in due[start : start + BATCH_SIZE]:
-                enqueued = enqueue(
-                    campaign.tenant_id,
-                    account_id,
-                    "coupon_expiry",
-                    notification.title or campaign.name or campaign.key,
-                    notification.message or "",
-                    notification.payload,
-                    f"{prefix}{coupon_id}",
-                    CampaignSource(campaign.key, membership_id),
-                    now=now,
-                    not_before=_reminder_time(valid_to, days, notification.day_part, tz, today),
-                )
-                queued += enqueued.created
-            db.session.commit()
+        recipients = [
+            (
+                membership_id,
+                account_id,
+                f"{prefix}{coupon_id}",
+                _reminder_time(valid_to, days, notification.day_part, tz, today),
+            )
+            for coupon_id, account_id, membership_id, valid_to in due
+        ]
+        queued += _queue_for_each(campaign, notification, "coupon_expiry", recipients, now)
     return queued
 
 
@@ -326,31 +314,46 @@ def _broadcasts(campaign: Campaign, definition: definitions.Campaign, now: datet
             .where(
                 Membership.campaign_id == campaign.id,
                 Membership.status.in_(("active", "completed")),
-                Account.marketing_consent.is_(True),
-                ~Account.retired,
-                ~exists().where(
-                    OutboxMessage.tenant_id == campaign.tenant_id,
-                    OutboxMessage.idempotency_key == key,
-                ),
+                *_reachable_and_not_yet_sent(campaign.tenant_id, key),
             )
             .order_by(Membership.id)
         ).all()
-        for start in range(0, len(members), BATCH_SIZE):
-            for membership_id, account_id in members[start : start + BATCH_SIZE]:
-                enqueued = enqueue(
-                    campaign.tenant_id,
-                    account_id,
-                    "specific_time",
-                    notification.title or campaign.name or campaign.key,
-                    notification.message or "",
-                    notification.payload,
-                    f"{prefix}{membership_id}",
-                    CampaignSource(campaign.key, membership_id),
-                    now=now,
-                )
-                queued += enqueued.created
-            db.session.commit()
+        recipients = [
+            (membership_id, account_id, f"{prefix}{membership_id}", None)
+            for membership_id, account_id in members
+        ]
+        queued += _queue_for_each(campaign, notification, "specific_time", recipients, now)
     return queued
+
+
+def _queue_for_each(
+    campaign: Campaign,
+    notification: definitions.Notification,
+    kind: str,
+    recipients: Sequence[tuple[int, int, str, datetime | None]],
+    now: datetime,
+) -> int:
+    """Queue the notification for each (membership id, account id, key, not before), committing
+    a batch at a time; how many of them are newly queued."""
+    queued = 0
+    for start in range(0, len(recipients), BATCH_SIZE):
+        for membership_id, account_id, key, not_before in recipients[start : start + BATCH_SIZE]:
+            enqueued = send_to_member(
+                campaign, membership_id, account_id, kind, notification, key, now, not_before
+            )
+            queued += enqueued.created
+        db.session.commit()
+    return queued
+
+
+def _reachable_and_not_yet_sent(tenant_id: int, key) -> tuple:
+    """Conditions on the account (joined as `Account`) a campaign message keyed `key` would go
+    to: it may get campaign messages and has not been queued that one yet."""
+    return (
+        Account.marketing_consent.is_(True),
+        ~Account.retired,
+        ~exists().where(OutboxMessage.tenant_id == tenant_id, OutboxMessage.idempotency_key == key),
+    )
 
 
 def _birthdays(campaign: Campaign, definition: definitions.Campaign, now: datetime) -> int:

@@ -240,29 +240,12 @@ def _enter_with_history(row: Campaign, entering, transitions, now: datetime) -> 
     returned and the count, in one statement (no second pass looking for members without
     history, which a plan made before the table filled would walk once per member)."""
     entered = entering.returning(Membership.__table__.c.id).cte("entered")
-    steps = _steps(transitions)
-    history = (
-        MembershipEvent.__table__.insert()
-        .from_select(
-            ["tenant_id", "membership_id", "seq", "from_state", "to_state", "reason", "at"],
-            select(
-                literal(row.tenant_id),
-                entered.c.id,
-                steps.c.seq,
-                steps.c.from_state,
-                steps.c.to_state,
-                steps.c.reason,
-                literal(now, MembershipEvent.at.type),
-            ).select_from(entered.join(steps, true())),
-        )
-        .cte("history")
-    )
+    history = _history_rows(row, entered, transitions, now).cte("history")
     return db.session.scalar(select(func.count()).select_from(entered).add_cte(history))
 
 
 def _enter_history(row: Campaign, transitions, now: datetime) -> None:
     """SQLite: the template's transitions for every member that has no history yet."""
-    steps = _steps(transitions)
     fresh = (
         select(Membership.id)
         .where(
@@ -271,19 +254,23 @@ def _enter_history(row: Campaign, transitions, now: datetime) -> None:
         )
         .subquery()
     )
-    db.session.execute(
-        MembershipEvent.__table__.insert().from_select(
-            ["tenant_id", "membership_id", "seq", "from_state", "to_state", "reason", "at"],
-            select(
-                literal(row.tenant_id),
-                fresh.c.id,
-                steps.c.seq,
-                steps.c.from_state,
-                steps.c.to_state,
-                steps.c.reason,
-                literal(now, MembershipEvent.at.type),
-            ).select_from(fresh.join(steps, true())),
-        )
+    db.session.execute(_history_rows(row, fresh, transitions, now))
+
+
+def _history_rows(row: Campaign, members, transitions, now: datetime):
+    """INSERT of the template's transitions as history of each of `members` (by its `id`)."""
+    steps = _steps(transitions)
+    return MembershipEvent.__table__.insert().from_select(
+        ["tenant_id", "membership_id", "seq", "from_state", "to_state", "reason", "at"],
+        select(
+            literal(row.tenant_id),
+            members.c.id,
+            steps.c.seq,
+            steps.c.from_state,
+            steps.c.to_state,
+            steps.c.reason,
+            literal(now, MembershipEvent.at.type),
+        ).select_from(members.join(steps, true())),
     )
 
 

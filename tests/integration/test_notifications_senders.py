@@ -7,7 +7,6 @@ import datetime as dt
 import ipaddress
 import json
 import logging
-import socket
 import ssl
 import threading
 import time
@@ -36,6 +35,7 @@ from loyalty.services.notifications.senders import (
 from loyalty.services.notifications.settings import SenderChoice, update_notification_settings
 from loyalty.signature import HEADER, sign
 from tests.support.accounts import customer
+from tests.support.postgres import free_port
 
 NOW = dt.datetime(2026, 12, 2, 13, 0, tzinfo=dt.UTC)
 SECRET = "push-service-signing-secret-0123"
@@ -51,12 +51,6 @@ DELIVERY = Delivery(
     payload={"coupon": "SUM-8KQ2"},
     push_tokens=("fcm-token-1",),
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Mailbox:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from loyalty.extensions import db
 from loyalty.services.setup.team import create_user
 from loyalty.services.setup.tenants import create_tenant
 from tests.support.app import PASSWORD, make_app
+from tests.support.postgres import free_port
 
 
 def demo_server_arguments(project_root) -> list[str]:
@@ -24,12 +24,6 @@ def demo_server_arguments(project_root) -> list[str]:
     words = shlex.split(last)
     assert words[:2] == ["exec", ".venv/bin/gunicorn"], last
     return words[2:]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_demo_serves_with_one_threaded_gunicorn_worker(project_root):
@@ -51,7 +45,7 @@ def test_threaded_gunicorn_serves_parallel_sign_ins_on_sqlite(project_root, scra
             create_user(tenant.id, email, PASSWORD)
         db.engine.dispose()
 
-    port = _free_port()
+    port = free_port()
     arguments = demo_server_arguments(project_root)
     arguments[arguments.index("--bind") + 1] = f"127.0.0.1:{port}"
     env = {

@@ -22,7 +22,8 @@ def _binary(name: str) -> str:
     return found
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A local TCP port nothing listens on right now (for a server a test starts)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -36,7 +37,7 @@ def _as_server_user(args: list[str]) -> list[str]:
 class TemporaryPostgres:
     def __init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="loyalty-pg-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.data = self.dir / "data"
 
     def start(self) -> str:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-
 from loyalty.extensions import db
 from loyalty.models import NotificationSettings, OutboxMessage, utcnow
 from loyalty.services.notifications.outbox import enqueue
 from loyalty.services.notifications.settings import SenderChoice, update_notification_settings
 from tests.support.accounts import customer
 from tests.support.forms import csrf_token, errors_for, signed_in_checking_csrf
+from tests.support.postgres import free_port
 
 PAGE = "/settings/notifications/"
 PASSWORD = "mail-password-never-shown"
@@ -183,9 +182,7 @@ def test_the_test_message_through_the_log_says_customers_get_nothing(owner_clien
 
 
 def test_a_failed_test_message_shows_why(owner_client, tenant):
-    with socket.socket() as sock:  # a port nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nothing listens on it
     update_notification_settings(
         tenant.id,
         SenderChoice(

@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per aggregate; importing this registers them all."""
 
 from .account import Account, AccountEvent, AccountTag
+from .api import ApiClient, ApiToken, CustomerCode
 from .base import utcnow
 from .campaign import Campaign, Coupon, Membership, MembershipEvent
 from .deliverect import DeliverectAccount, DeliverectLink, RefusedRegistration, WebhookCall
@@ -19,8 +20,11 @@ __all__ = [
     "Account",
     "AccountEvent",
     "AccountTag",
+    "ApiClient",
+    "ApiToken",
     "Campaign",
     "Coupon",
+    "CustomerCode",
     "DeliverectAccount",
     "DeliverectLink",
     "EarningRule",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String
+from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -46,6 +46,9 @@ class Tenant(Timestamps, db.Model):
     )
     # IANA name (zoneinfo): quiet hours and "per day" limits are read in the restaurant's time.
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # Web origins (scheme://host[:port]) of admin or guest apps allowed to call the API from a
+    # browser (CORS); empty = none.
+    api_allowed_origins: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
 
     def __repr__(self) -> str:
         return f"<Tenant {self.slug}>"

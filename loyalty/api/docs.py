@@ -1,0 +1,5 @@
+"""The OpenAPI document and its reference page."""
+
+from flask import Blueprint
+
+docs = Blueprint("docs", __name__)

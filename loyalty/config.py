@@ -49,6 +49,16 @@ class Defaults:
     WEBHOOK_LOG_RETENTION_DAYS = 14
     LOGIN_THROTTLE_MAX_FAILURES = 5
     LOGIN_THROTTLE_WINDOW_SECONDS = 15 * 60
+    # API access tokens (JWTs) live this long; OrderingStack's client refreshes them by `exp`.
+    API_ACCESS_TOKEN_SECONDS = 3600
+    # A refresh token works once, within this many days; each refresh hands out a new one.
+    API_REFRESH_TOKEN_DAYS = 30
+    # A customer's one-time sign-in code works once, for this many minutes...
+    CUSTOMER_CODE_MINUTES = 10
+    # ...and dies after this many wrong codes tried against it.
+    CUSTOMER_CODE_ATTEMPTS = 5
+    # At most this many codes are sent to one account in an hour; further requests send nothing.
+    CUSTOMER_CODES_PER_HOUR = 5
 
 
 def load_settings(app, overrides: dict | None) -> None:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 
 from flask import Flask, Response, current_app, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 # URL prefix -> function(status, title, description) building that contract's error response.
 JsonErrorRenderer = Callable[[int, str, str], Response]
@@ -32,7 +32,10 @@ def register(app: Flask) -> None:
     def http_error(error: HTTPException):
         renderer = _renderer_for_path(request.path)
         if renderer is not None:
-            return renderer(error.code or 500, error.name, error.description or error.name)
+            response = renderer(error.code or 500, error.name, error.description or error.name)
+            if isinstance(error, MethodNotAllowed) and error.valid_methods:
+                response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
+            return response
         if error.code in (400, 401, 403, 404, 405, 413, 429):
             return render_template("errors/error.html", error=error), error.code
         return error

@@ -46,6 +46,7 @@ def field_errors(problem: FieldErrors) -> Response:
 def register_api(app: Flask) -> None:
     from ..extensions import csrf
     from . import accounts, campaigns, coupons, events, my, pushes  # noqa: F401 (operations)
+    from .cors import register_cors
     from .docs import docs
     from .oauth import oauth
 
@@ -54,3 +55,4 @@ def register_api(app: Flask) -> None:
         app.register_blueprint(blueprint)
     register_json_errors(PREFIX + "/", render_http_error)
     register_json_errors("/loyalty-api/", render_http_error)
+    register_cors(app)

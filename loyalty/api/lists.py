@@ -19,12 +19,16 @@ DEFAULT_PAGE = 25
 class ListQuery(BaseModel):
     """The paging and sorting parameters every list takes; a list's filters extend it."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    # A filter={...} object may give numbers for text filters (an id typed as 42).
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", coerce_numbers_to_str=True)
 
     start: int | None = Field(None, alias="_start", ge=0, le=10_000_000)
     end: int | None = Field(None, alias="_end", ge=0, le=10_000_000)
     sort_field: str | None = Field(None, alias="_sort", max_length=64)
-    sort_order: str | None = Field(None, alias="_order", pattern="^(?i:asc|desc)$")
+    # Spelled out rather than (?i:...): OpenAPI tools read patterns as ECMAScript regexes.
+    sort_order: str | None = Field(
+        None, alias="_order", pattern="^([aA][sS][cC]|[dD][eE][sS][cC])$"
+    )
     range: str | None = Field(
         None, max_length=64, description='simple-rest paging: "[first, last]", both included'
     )

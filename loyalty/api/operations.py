@@ -9,13 +9,14 @@ parameters, query and body; any refusal is an ApiError in the API's one shape.
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import wraps
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -150,7 +151,7 @@ def operation(
             replies=replies,
             deprecated=deprecated,
             body_content_types=body_content_types,
-            description=description or (view.__doc__ or "").strip(),
+            description=description or inspect.cleandoc(view.__doc__ or ""),
             endpoint=f"{blueprint.name}.{operation_id}",
         )
         return endpoint
@@ -174,18 +175,14 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
     """The query string as `model`: a parameter given more than once is a list when the field is
     one; a react-admin `filter={...}` JSON object adds its keys (explicit parameters win)."""
     data: dict[str, Any] = {}
-    listed = {
-        name
-        for name, info in model.model_fields.items()
-        if getattr(info.annotation, "__origin__", None) is list
-        or "list[" in str(info.annotation)
-    }
+    listed = {name for name, info in model.model_fields.items() if _is_list(info.annotation)}
     aliases = {info.alias or name: name for name, info in model.model_fields.items()}
     raw_filter = request.args.get("filter")
-    if raw_filter and "filter" not in aliases:
+    # ListQuery's own `filter` field only documents the parameter: its keys still apply.
+    if raw_filter:
         try:
             extra = json.loads(raw_filter)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply
             raise ApiError(400, "filter must be a JSON object", "filter") from None
         if not isinstance(extra, dict):
             raise ApiError(400, "filter must be a JSON object", "filter")
@@ -204,12 +201,19 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
         raise from_validation_error(problem) from None
 
 
+def _is_list(annotation: Any) -> bool:
+    """list[X], or list[X] | None."""
+    if get_origin(annotation) is list:
+        return True
+    return any(get_origin(arm) is list for arm in get_args(annotation))
+
+
 def parse_body(adapter: TypeAdapter) -> Any:
     if not request.is_json:
         raise ApiError(415, "send the body as JSON (Content-Type: application/json)")
     try:
         data = json.loads(request.get_data(cache=True) or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply
         raise ApiError(400, "the body is not valid JSON") from None
     try:
         return adapter.validate_python(data)

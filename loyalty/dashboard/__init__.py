@@ -21,6 +21,7 @@ NAV_ITEMS = (
     ("campaigns.index", "Campaigns"),
     ("coupons.index", "Coupons"),
     ("integration.index", "Integration"),
+    ("api_clients.index", "API clients"),
     ("settings.index", "Settings"),
     ("team.index", "Team"),
 )
@@ -28,6 +29,7 @@ NAV_ITEMS = (
 
 def register_dashboard(app: Flask) -> None:
     from .accounts import bp as accounts
+    from .api_clients import bp as api_clients
     from .auth import bp as auth
     from .campaigns import bp as campaigns
     from .coupons import bp as coupons
@@ -52,6 +54,7 @@ def register_dashboard(app: Flask) -> None:
         campaigns,
         coupons,
         integration,
+        api_clients,
         settings,
         notifications,
         team,

@@ -3,7 +3,14 @@
 from .account import Account, AccountEvent, AccountTag
 from .api import ApiClient, ApiToken, CustomerCode
 from .base import utcnow
-from .campaign import Campaign, Coupon, Membership, MembershipEvent
+from .campaign import (
+    Campaign,
+    CampaignPush,
+    CampaignPushClick,
+    Coupon,
+    Membership,
+    MembershipEvent,
+)
 from .deliverect import DeliverectAccount, DeliverectLink, RefusedRegistration, WebhookCall
 from .earning import EarningRule
 from .job import JobWatermark
@@ -23,6 +30,8 @@ __all__ = [
     "ApiClient",
     "ApiToken",
     "Campaign",
+    "CampaignPush",
+    "CampaignPushClick",
     "Coupon",
     "CustomerCode",
     "DeliverectAccount",

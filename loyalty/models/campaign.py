@@ -190,3 +190,31 @@ class Coupon(TenantScoped, db.Model):
 
     campaign: Mapped[Campaign] = relationship()
     account = relationship("Account")
+
+
+class CampaignPush(TenantScoped, db.Model):
+    """A push message sent for a campaign (registerPush), known by its pushId in the campaign."""
+
+    __tablename__ = "campaign_pushes"
+    __table_args__ = (UniqueConstraint("campaign_id", "push_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    push_key: Mapped[str] = mapped_column(String(32))  # the wire pushId
+    title: Mapped[str | None] = mapped_column(String(256), nullable=True)  # registerPushV2
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CampaignPushClick(TenantScoped, db.Model):
+    """A customer opened a campaign's push (pushClick): at most one row per push and account."""
+
+    __tablename__ = "campaign_push_clicks"
+    __table_args__ = (
+        UniqueConstraint("push_id", "account_id"),
+        Index("ix_campaign_push_clicks_account", "account_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    push_id: Mapped[int] = mapped_column(ForeignKey("campaign_pushes.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    clicked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -25,6 +25,7 @@ from loyalty.services.campaigns.coupons import coupons_of
 from loyalty.services.campaigns.lifecycle import initialise_campaign
 from loyalty.services.campaigns.store import save_campaign
 from loyalty.services.checkout.orders import OrderReport, record_order
+from loyalty.services.setup.api_clients import create_client, revoke_client
 from loyalty.services.setup.rewards import RewardDetails, create_reward
 from loyalty.services.setup.team import create_user
 from loyalty.services.setup.tenants import create_tenant
@@ -185,6 +186,10 @@ def dashboard_pages(live_server: LiveServer, restaurant: Restaurant) -> list[str
         initialise_campaign(tenant.id, "vip-treat", utcnow())
         save_campaign(tenant.id, {**DRAFT_CAMPAIGN, "id": "every-state"}, utcnow())
         (coupon_code,) = [c.code for c in coupons_of(tenant.id, account.id)]
+        create_client(tenant.id, "Till at the bar", ["ROLE_LOYALTY", "ROLE_LOYALTY_STATS"])
+        create_client(tenant.id, "Back office", kind="admin-app")
+        old = create_client(tenant.id, "Old kiosk", ["ROLE_LOYALTY"])
+        revoke_client(tenant.id, old.client.id)
     return [
         "/",
         "/rewards/",
@@ -211,6 +216,7 @@ def dashboard_pages(live_server: LiveServer, restaurant: Restaurant) -> list[str
         "/coupons/",
         f"/coupons/?code={coupon_code.lower()}",
         "/integration/",
+        "/api-clients/",
         "/settings/",
         "/settings/earning",
         "/settings/notifications/",

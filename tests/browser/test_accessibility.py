@@ -91,3 +91,14 @@ def test_on_a_phone_the_menu_leads_to_your_account(owner_page: Page):
     owner_page.get_by_role("button", name="Menu").click()
     owner_page.get_by_role("link", name="Your account").click()
     expect(owner_page.get_by_role("heading", name="Your account")).to_be_visible()
+
+
+def test_a_new_api_clients_secret_page_passes_axe_on_a_phone(owner_page: Page):
+    """The page that shows a client's secret once, reached by the form (no JavaScript needed)."""
+    owner_page.set_viewport_size(PHONE)
+    settle(owner_page, "/api-clients/")
+    owner_page.get_by_label("Name").fill("Till at the bar")
+    owner_page.get_by_role("button", name="Create client").click()
+    expect(owner_page.get_by_label("Client secret")).to_have_value(re.compile(r".{40,}"))
+    assert axe_violations(owner_page) == []
+    assert owner_page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

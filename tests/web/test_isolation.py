@@ -17,6 +17,7 @@ from loyalty.extensions import db
 from loyalty.models import (
     Account,
     AccountEvent,
+    ApiClient,
     Campaign,
     Coupon,
     LedgerEntry,
@@ -34,6 +35,7 @@ from loyalty.services.accounts.segments import save_segment
 from loyalty.services.campaigns.lifecycle import initialise_campaign
 from loyalty.services.campaigns.store import save_campaign
 from loyalty.services.checkout.orders import OrderReport, record_order
+from loyalty.services.setup.api_clients import create_client
 from loyalty.services.setup.rewards import RewardDetails, create_reward
 from loyalty.services.setup.team import create_user
 from loyalty.services.setup.tiers import TierDetails, create_tier
@@ -42,7 +44,16 @@ from tests.support.forms import reward_form
 
 Url = Callable[[SimpleNamespace], str]
 
-ISOLATED_BLUEPRINTS = {"rewards", "tiers", "team", "accounts", "segments", "campaigns", "coupons"}
+ISOLATED_BLUEPRINTS = {
+    "rewards",
+    "tiers",
+    "team",
+    "accounts",
+    "segments",
+    "campaigns",
+    "coupons",
+    "api_clients",
+}
 
 ROUTES: list[tuple[str, Url]] = [
     ("GET", lambda theirs: f"/rewards/{theirs.reward.id}"),
@@ -83,6 +94,7 @@ ROUTES: list[tuple[str, Url]] = [
     ("POST", lambda theirs: f"/campaigns/{theirs.campaign.key}/delete"),
     ("POST", lambda theirs: f"/coupons/{theirs.coupon.code}/lock"),
     ("POST", lambda theirs: f"/coupons/{theirs.coupon.code}/unlock"),
+    ("POST", lambda theirs: f"/api-clients/{theirs.api_client.id}/revoke"),
 ]
 
 # A form that would be valid for any of the routes, so only the tenant check can refuse it.
@@ -149,6 +161,7 @@ def theirs(other_tenant) -> SimpleNamespace:
         segment=save_segment(other_tenant.id, "Their VIPs", SearchCriteria(tag="vip"), None),
         campaign=campaign,
         coupon=db.session.query(Coupon).filter_by(campaign_id=campaign.id).one(),
+        api_client=create_client(other_tenant.id, "Their till", ["ROLE_LOYALTY"]).client,
     )
 
 
@@ -167,6 +180,7 @@ def snapshot() -> list:
         *db.session.query(Campaign).order_by(Campaign.id),
         *db.session.query(Membership).order_by(Membership.id),
         *db.session.query(Coupon).order_by(Coupon.id),
+        *db.session.query(ApiClient).order_by(ApiClient.id),
     ]
     return [
         {column.name: getattr(row, column.key) for column in row.__table__.columns} for row in rows
@@ -209,6 +223,7 @@ HUGE_IDS = SimpleNamespace(
             "account",
             "segment",
             "held_order",
+            "api_client",
         )
     },
     campaign=SimpleNamespace(key="9" * 20),

@@ -24,7 +24,7 @@ from ...models import EarningRule, Tenant
 from ...rules.earning import MINUTES_PER_DAY
 from ...rules.money import AmountError, format_money, format_percent, parse_money, parse_percent
 from ...services.setup.earning import RuleDetails
-from ...services.setup.settings import TenantSettings
+from ...services.setup.settings import MAX_ALLOWED_ORIGINS, TenantSettings
 from ..forms import NO_CHOICE, optional_id
 
 # Each field of the form is named as the tenant's column and the TenantSettings field it edits.
@@ -82,6 +82,25 @@ class SettingsForm(FlaskForm):
     @staticmethod
     def initial_data(tenant: Tenant) -> dict:
         return {name: getattr(tenant, name) for name in SETTING_NAMES}
+
+
+class AllowedOriginsForm(FlaskForm):
+    """The web origins whose pages may call the JSON API from a browser (CORS)."""
+
+    api_allowed_origins = TextAreaField(
+        "Allowed web origins",
+        filters=[_text],
+        description="One per line, scheme and host with an optional port and no path, e.g. "
+        f"https://admin.example.com or http://localhost:5173; at most {MAX_ALLOWED_ORIGINS}. "
+        "Empty: no web page on another address may call the API (apps and servers still can).",
+    )
+
+    def lines(self) -> list[str]:
+        return self.api_allowed_origins.data.splitlines()
+
+    @staticmethod
+    def initial_data(tenant: Tenant) -> dict:
+        return {"api_allowed_origins": "\n".join(tenant.api_allowed_origins or ())}
 
 
 # --- Settings → Earning ----------------------------------------------------------------------

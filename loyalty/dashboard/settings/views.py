@@ -1,4 +1,5 @@
-"""Settings page: general settings, and the Deliverect API key and webhook secret.
+"""Settings page: general settings, the Deliverect API key and webhook secret, and the web
+origins allowed to call the JSON API.
 
 A new key or secret is rendered in the response to the POST that issued it, never redirected to
 or flashed, so it does not end up in the session cookie, a URL or the browser cache.
@@ -10,22 +11,32 @@ from collections.abc import Callable
 
 from flask import flash, make_response, redirect, render_template, request, url_for
 
-from ...services.setup.settings import stored_amounts, update_settings
+from ...services.setup.settings import stored_amounts, update_allowed_origins, update_settings
 from ...services.setup.tenants import rotate_api_key, rotate_webhook_secret
 from ...validation import FieldErrors
 from ..access import current_tenant, owner_required
 from ..auth.forms import EmptyForm
 from ..forms import show_field_errors
 from . import bp
-from .forms import SettingsForm
+from .forms import AllowedOriginsForm, SettingsForm
 
 
-def _page(form: SettingsForm, status: int = 200, **issued: str):
+def _page(
+    form: SettingsForm,
+    status: int = 200,
+    origins_form: AllowedOriginsForm | None = None,
+    **issued: str,
+):
     tenant = current_tenant()
+    if origins_form is None:
+        origins_form = AllowedOriginsForm(
+            formdata=None, data=AllowedOriginsForm.initial_data(tenant)
+        )
     response = make_response(
         render_template(
             "settings/index.html",
             form=form,
+            origins_form=origins_form,
             tenant=tenant,
             amounts_in_use=stored_amounts(tenant.id),
             **issued,
@@ -53,6 +64,23 @@ def index():
             flash("Settings saved.", "success")
             return redirect(url_for("settings.index"), 303)
     return _page(form, 422)
+
+
+@bp.route("/allowed-origins", methods=["POST"])
+@owner_required
+def allowed_origins():
+    tenant = current_tenant()
+    origins_form = AllowedOriginsForm()
+    if origins_form.validate_on_submit():
+        try:
+            update_allowed_origins(tenant.id, origins_form.lines())
+        except FieldErrors as error:
+            show_field_errors(origins_form, error, fallback="api_allowed_origins")
+        else:
+            flash("Allowed web origins saved.", "success")
+            return redirect(url_for("settings.index", _anchor="api-origins"), 303)
+    form = SettingsForm(formdata=None, data=SettingsForm.initial_data(tenant))
+    return _page(form, 422, origins_form)
 
 
 @bp.route("/api-key", methods=["POST"])

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, case, or_, select
 from ...extensions import db
 from ...models import Account, AccountTag, utcnow
 from ...rules.identity import IdentityError, name_key, normalise_email, normalise_phone
+from ...time import to_iso
 from ...validation import CONFLICT, FieldErrors
 from ..campaigns import engine, jobs
 from ..scoping import get_for_tenant
@@ -151,7 +152,7 @@ def add_account(tenant_id: int, profile: Profile, *, now: datetime | None = None
         sex=profile.sex,
         accepted_tc_at=profile.accepted_tc_at,
         marketing_consent=bool(profile.marketing_consent),
-        consents={"marketing": bool(profile.marketing_consent)},
+        consents={"marketing": consent_record(bool(profile.marketing_consent), None, now)},
         properties={},
     )
     account.tags = [AccountTag(tag=tag, tenant_id=tenant_id) for tag in profile.tags]
@@ -159,6 +160,16 @@ def add_account(tenant_id: int, profile: Profile, *, now: datetime | None = None
     db.session.flush()
     _campaigns_see(tenant_id, account.id, now)
     return account
+
+
+def consent_record(given: bool, kept: object, now: datetime | None) -> str | bool:
+    """What `consents[name]` keeps: when the consent was given (ISO-8601), or False. A consent
+    still given keeps its first moment; rows from before moments were kept hold True."""
+    if not given:
+        return False
+    if isinstance(kept, str) or kept is True:
+        return kept
+    return to_iso(now or utcnow())
 
 
 def create_account(tenant_id: int, profile: Profile, *, now: datetime | None = None) -> Account:
@@ -191,7 +202,11 @@ def update_profile(
     account.sex = profile.sex
     if profile.marketing_consent is not None:
         account.marketing_consent = profile.marketing_consent
-        account.consents = {**(account.consents or {}), "marketing": profile.marketing_consent}
+        kept = (account.consents or {}).get("marketing")
+        account.consents = {
+            **(account.consents or {}),
+            "marketing": consent_record(profile.marketing_consent, kept, now),
+        }
     db.session.flush()
     _campaigns_see(account.tenant_id, account.id, now, birthdate_set=birthdate_set)
     db.session.commit()

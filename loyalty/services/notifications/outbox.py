@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -143,12 +143,15 @@ def enqueue(
     return Enqueued(message, created=True)
 
 
-def deliver_due(now: datetime, limit: int = BATCH_SIZE) -> DeliveryCounts:
-    """Send up to `limit` due messages of every tenant; never raises (a failure is logged and
-    the messages are tried again later). Returns what happened to them."""
+def deliver_due(
+    now: datetime, limit: int = BATCH_SIZE, message_ids: Collection[int] | None = None
+) -> DeliveryCounts:
+    """Send up to `limit` due messages of every tenant (only those of `message_ids` when given:
+    a one-time code sent at once); never raises (a failure is logged and the messages are tried
+    again later). Returns what happened to them."""
     counts = DeliveryCounts()
     try:
-        claims = _claim_due(now, limit, counts)
+        claims = _claim_due(now, limit, counts, message_ids)
     except Exception:  # the engine's tick goes on; the messages stay due for the next one
         db.session.rollback()
         log.exception("outbox: could not claim due messages")
@@ -259,7 +262,9 @@ def _by_key(tenant_id: int, key: str) -> OutboxMessage | None:
     )
 
 
-def _claim_due(now: datetime, limit: int, counts: DeliveryCounts) -> list[_Claim]:
+def _claim_due(
+    now: datetime, limit: int, counts: DeliveryCounts, message_ids: Collection[int] | None
+) -> list[_Claim]:
     postgres = db.session.get_bind().dialect.name == "postgresql"
     due = (
         select(OutboxMessage)
@@ -267,6 +272,8 @@ def _claim_due(now: datetime, limit: int, counts: DeliveryCounts) -> list[_Claim
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
     )
+    if message_ids is not None:
+        due = due.where(OutboxMessage.id.in_(list(message_ids)))
     if postgres:
         due = due.with_for_update(skip_locked=True, of=OutboxMessage)
     else:

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from ...extensions import db
 from ...models import ApiClient, ApiToken, utcnow
 from ...models.api import CLIENT_KINDS, ROLES
+from ...time import to_iso_or_none
 from ...validation import FieldErrors, text_problem
 from ..scoping import get_for_tenant
 
@@ -108,6 +109,24 @@ def revoke_client(tenant_id: int, client_row_id: int, now: datetime | None = Non
     )
     db.session.commit()
     return client
+
+
+def client_status(client: ApiClient) -> str:
+    """live, or revoked: a revoked client's tokens no longer work."""
+    return "revoked" if client.revoked_at is not None else "live"
+
+
+def describe(client: ApiClient) -> dict:
+    """What a listing shows of a client (API field spelling); never its secret or hash."""
+    return {
+        "clientId": client.client_id,
+        "name": client.name,
+        "kind": client.kind,
+        "roles": list(client.roles or ()),
+        "status": client_status(client),
+        "createdAt": to_iso_or_none(client.created_at),
+        "lastUsedAt": to_iso_or_none(client.last_used_at),
+    }
 
 
 def hash_secret(secret: str) -> str:

@@ -1,13 +1,19 @@
 """A restaurant's own settings: name, currency, time zone, points validity and the caps that
-keep points honest (per-order points and amount, the staff adjustment limit). The earning
-rules have their own page and module (services.setup.earning)."""
+keep points honest (per-order points and amount, the staff adjustment limit), and the web
+origins allowed to call the JSON API from a browser. The earning rules have their own page and
+module (services.setup.earning)."""
 
 from __future__ import annotations
 
+import json
 import re
+import string
+from collections.abc import Iterable
 from dataclasses import dataclass
+from ipaddress import IPv6Address
+from urllib.parse import urlsplit
 
-from sqlalchemy import exists, select
+from sqlalchemy import String, cast, exists, select
 
 from ...extensions import db
 from ...models import LedgerEntry, Order, Reward, Tenant
@@ -24,6 +30,10 @@ MAX_ADJUSTMENT_LIMIT = 10_000_000
 DEFAULT_MAX_POINTS_PER_ORDER = 10_000
 DEFAULT_MAX_ORDER_AMOUNT = 1_000_000
 DEFAULT_ADJUSTMENT_OWNER_LIMIT = 1_000
+MAX_ALLOWED_ORIGINS = 20
+ORIGIN_MAX = 300  # a host name is at most 253 characters; scheme and port add a dozen
+DEFAULT_PORTS = {"http": 80, "https": 443}
+HOST_CHARACTERS = frozenset(string.ascii_lowercase + string.digits + "-.")
 
 
 @dataclass(frozen=True)
@@ -111,3 +121,104 @@ def update_settings(tenant_id: int, settings: TenantSettings) -> Tenant:
     tenant.time_zone = time_zone
     db.session.commit()
     return tenant
+
+
+def web_origin(typed: str) -> str:
+    """`typed` spelled as a browser's Origin header spells it: scheme://host[:port], lower case,
+    the default port left out, so comparing with the header is plain string equality.
+
+    ValueError saying what is wrong otherwise. urlsplit reads the text once, left to right.
+    """
+    text = typed.strip()
+    if len(text) > ORIGIN_MAX:
+        raise ValueError(f"use at most {ORIGIN_MAX} characters")
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # unbalanced or invalid [IPv6] brackets
+        raise ValueError("the address between [ ] is not an IPv6 address") from None
+    if parts.scheme not in DEFAULT_PORTS or not text.lower().startswith(parts.scheme + "://"):
+        raise ValueError("start with https:// (or http://), e.g. https://admin.example.com")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or text.endswith(("?", "#")):
+        raise ValueError("give only scheme, host and port, no path, e.g. https://admin.example.com")
+    if "@" in parts.netloc:
+        raise ValueError("leave out user names and passwords")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError("the port must be a number from 1 to 65535") from None
+    host = _host(parts.hostname or "")
+    if port == 0:
+        raise ValueError("the port must be a number from 1 to 65535")
+    keep_port = port is not None and port != DEFAULT_PORTS[parts.scheme]
+    return f"{parts.scheme}://{host}" + (f":{port}" if keep_port else "")
+
+
+def _host(hostname: str) -> str:
+    """The host as an Origin header carries it (IDNA names in their xn-- form); ValueError."""
+    if ":" in hostname:  # an IPv6 address, from between the brackets
+        try:
+            return f"[{IPv6Address(hostname).compressed}]"
+        except ValueError:
+            raise ValueError("the address between [ ] is not an IPv6 address") from None
+    if not hostname.isascii():
+        try:
+            hostname = hostname.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError("the host name is not a valid domain name") from None
+    labels = hostname.split(".")
+    if not hostname or not set(hostname) <= HOST_CHARACTERS or len(hostname) > 253:
+        raise ValueError("give a host name such as admin.example.com (no * wildcards)")
+    if any(not label or len(label) > 63 or label[0] == "-" or label[-1] == "-" for label in labels):
+        raise ValueError("the host name is not a valid domain name")
+    return hostname
+
+
+def allowed_origins_problems(lines: Iterable[str]) -> tuple[list[str], list[str]]:
+    """The origins on `lines` (blank lines skipped, repeats once) and what is wrong with them."""
+    origins: list[str] = []
+    problems: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            origin = web_origin(line)
+        except ValueError as error:
+            problems.append(f"line {number}: {error}")
+            continue
+        if origin not in origins:
+            origins.append(origin)
+    if len(origins) > MAX_ALLOWED_ORIGINS:
+        problems.append(f"at most {MAX_ALLOWED_ORIGINS} origins")
+    return origins, problems
+
+
+def update_allowed_origins(tenant_id: int, lines: Iterable[str]) -> Tenant:
+    """Set the web origins whose pages may call the API from a browser (CORS); all or none."""
+    origins, problems = allowed_origins_problems(lines)
+    if problems:
+        raise FieldErrors({"api_allowed_origins": "; ".join(problems)})
+    tenant = db.session.get(Tenant, tenant_id)
+    tenant.api_allowed_origins = origins
+    db.session.commit()
+    return tenant
+
+
+def origin_is_allowed(origin: str, tenant_slug: str | None) -> bool:
+    """Whether the tenant named `tenant_slug` allows pages of `origin` to call the API; for None
+    (a preflight, which cannot say its tenant), whether any tenant allows it."""
+    if not origin or len(origin) > ORIGIN_MAX:
+        return False
+    if tenant_slug is not None:
+        listed = db.session.scalar(
+            select(Tenant.api_allowed_origins).where(Tenant.slug == tenant_slug)
+        )
+        return origin in (listed or ())
+    # The stored JSON spells each origin as json.dumps does; LIKE narrows the tenants to read
+    # (wildcards escaped), the exact comparison decides.
+    pattern = json.dumps(origin).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    candidates = db.session.scalars(
+        select(Tenant.api_allowed_origins).where(
+            cast(Tenant.api_allowed_origins, String).like(f"%{pattern}%", escape="\\")
+        )
+    )
+    return any(origin in (listed or ()) for listed in candidates)

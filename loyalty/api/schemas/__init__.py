@@ -1,0 +1,1 @@
+"""The pydantic models of the API: what each operation accepts and answers (spec §3)."""

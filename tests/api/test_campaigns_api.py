@@ -121,6 +121,19 @@ def test_numbers_and_flags_must_be_what_the_schema_says(client, editor):
         assert (response.status_code, response.get_json()["field"]) == (400, field), change
     response = client.put(url("welcome"), json=draft(dynamic="yes"), headers=editor)
     assert (response.status_code, response.get_json()["field"]) == (400, "dynamic")
+    body = draft()
+    body["states"][0]["validDays"] = 7.5
+    response = client.put(url("welcome"), json=body, headers=editor)
+    assert (response.status_code, response.get_json()["field"]) == (400, "states[0].validDays")
+
+
+def test_a_whole_number_written_with_a_decimal_point_is_that_number(client, editor):
+    """JSON Schema's integer includes 5.0, and some clients serialise whole numbers so."""
+    body = draft()
+    body["states"][0]["validDays"] = 14.0
+    response = client.put(url("welcome"), json=body, headers=editor)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["states"][0]["validDays"] == 14
 
 
 def test_a_campaign_rule_refusal_names_the_field(client, editor):

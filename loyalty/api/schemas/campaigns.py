@@ -90,8 +90,15 @@ Duration = Annotated[
 
 
 def whole(least: int, most: int) -> Any:
-    """A whole number from `least` to `most` (not a boolean, nor a number in a string)."""
-    return Annotated[int, Strict(), Field(ge=least, le=most)]
+    """A whole number from `least` to `most` (not a boolean, nor a number in a string); 5.0
+    is 5, as JSON Schema's integer says."""
+    return Annotated[int, BeforeValidator(_integral), Strict(), Field(ge=least, le=most)]
+
+
+def _integral(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 ValidDays = whole(1, definitions.MAX_VALID_DAYS)

@@ -133,7 +133,7 @@ def operation(
             if query is not None:
                 kwargs["query"] = parse_query(query)
             if body_adapter is not None:
-                kwargs["body"] = parse_body(body_adapter)
+                kwargs["body"] = parse_body(body_adapter, body_content_types)
             return to_response(view(principal, **kwargs), replies)
 
         blueprint.add_url_rule(rule, endpoint=operation_id, view_func=endpoint, methods=[method])
@@ -208,13 +208,24 @@ def _is_list(annotation: Any) -> bool:
     return any(get_origin(arm) is list for arm in get_args(annotation))
 
 
-def parse_body(adapter: TypeAdapter) -> Any:
+def parse_body(adapter: TypeAdapter, content_types: tuple[str, ...]) -> Any:
+    """The body as JSON, or, where the operation takes text/plain (a bare pushId), as text."""
+    if request.mimetype == "text/plain" and "text/plain" in content_types:
+        try:
+            data = request.get_data(cache=True).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ApiError(400, "the body is not UTF-8 text") from None
+        return _validated(adapter, data)
     if not request.is_json:
-        raise ApiError(415, "send the body as JSON (Content-Type: application/json)")
+        raise ApiError(415, f"send the body as {' or '.join(content_types)}")
     try:
         data = json.loads(request.get_data(cache=True) or b"null")
     except (ValueError, RecursionError):  # RecursionError: nested too deeply
         raise ApiError(400, "the body is not valid JSON") from None
+    return _validated(adapter, data)
+
+
+def _validated(adapter: TypeAdapter, data: Any) -> Any:
     try:
         return adapter.validate_python(data)
     except ValidationError as problem:

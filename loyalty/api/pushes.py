@@ -46,6 +46,7 @@ NOT_A_MEMBER = Reply(404, "no such campaign, or the caller is not a member of it
     roles=CAMPAIGN_ROLES,
     path_params=(CAMPAIGN,),
     body=PushId,
+    body_content_types=("application/json", "text/plain"),
     replies=(
         Reply(200, REGISTERED + ")", CampaignPushRecord),
         BAD_PUSH,
@@ -53,7 +54,7 @@ NOT_A_MEMBER = Reply(404, "no such campaign, or the caller is not a member of it
     ),
 )
 def register_v1(principal: Principal, campaign: str, body: str) -> CampaignPushRecord:
-    """The body is the pushId as a JSON string, e.g. `"spring-1"`."""
+    """The body is the pushId: a JSON string (`"spring-1"`) or plain text (`spring-1`)."""
     return _record(campaign, register_push(principal.tenant_id, campaign, body, utcnow()))
 
 
@@ -88,6 +89,7 @@ def register_v2(principal: Principal, campaign: str, body: PushInput) -> Campaig
     access=Access.CUSTOMER,
     path_params=(CAMPAIGN,),
     body=PushId,
+    body_content_types=("application/json", "text/plain"),
     replies=(
         Reply(200, "the click as recorded: one per account and push", CampaignPushClickRecord),
         BAD_PUSH,
@@ -95,8 +97,8 @@ def register_v2(principal: Principal, campaign: str, body: PushInput) -> Campaig
     ),
 )
 def click(principal: Principal, campaign: str, body: str) -> CampaignPushClickRecord:
-    """The body is the pushId as a JSON string. Counted once per account and push in the
-    campaign's stats; clicking again changes nothing."""
+    """The body is the pushId, as a JSON string or plain text. Counted once per account and
+    push in the campaign's stats; clicking again changes nothing."""
     recorded = record_click(principal.tenant_id, principal.account_id, campaign, body, utcnow())
     return CampaignPushClickRecord(
         campaign=campaign, pushId=body, clickedAt=to_iso(recorded.clicked_at)

@@ -225,3 +225,23 @@ def test_registering_and_clicking_one_push_at_once_counts_it_once(pg_api_app):
     assert at_once(pg_api_app, click, workers=WORKERS) == [200] * WORKERS
     db.session.expire_all()
     assert campaign_push_totals(tenant.id, "welcome") == PushTotals(sent=1, clicked=1)
+
+
+def test_a_push_id_may_come_as_plain_text(client, tenant, sender, welcome, as_jane):
+    """A bare pushId is a JSON string or plain text; other media types are refused."""
+    plain = {**sender, "Content-Type": "text/plain"}
+    registered = client.put(push_url(), data="spring-1", headers=plain)
+    assert registered.status_code == 200, registered.get_json()
+    assert registered.get_json()["pushId"] == "spring-1"
+    clicked = client.post(
+        f"{push_url()}/click", data="spring-1", headers={**as_jane, "Content-Type": "text/plain"}
+    )
+    assert clicked.status_code == 200, clicked.get_json()
+    assert campaign_push_totals(tenant.id, "welcome") == PushTotals(sent=1, clicked=1)
+
+    spaced = client.put(push_url(), data="spring 1", headers=plain)
+    assert (spaced.status_code, spaced.get_json()["error"]) == (400, "invalid")
+    as_xml = client.put(
+        push_url(), data="<p/>", headers={**sender, "Content-Type": "application/xml"}
+    )
+    assert as_xml.status_code == 415

@@ -53,6 +53,8 @@ class ApiToken(TenantScoped, db.Model):
     jti: Mapped[str] = mapped_column(String(64), unique=True)
     client_row_id: Mapped[int] = mapped_column(ForeignKey("api_clients.id", ondelete="CASCADE"))
     subject_kind: Mapped[str] = mapped_column(String(16))
+    # The token's `sub` (and the answer's UUID): a refreshed token keeps it, a guest's too.
+    subject: Mapped[str] = mapped_column(String(64), default="", server_default="")
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True
     )

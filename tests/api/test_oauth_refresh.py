@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from loyalty.api.errors import ApiError
+from loyalty.api.oauth.signing import read_claims
 from loyalty.extensions import db
 from loyalty.models import ApiToken, utcnow
 from loyalty.services.accounts.erasure import erase_account
@@ -199,15 +200,21 @@ def test_a_merged_away_customers_token_neither_works_nor_refreshes(
     assert refresh(client, tenant, guest_app, pair["refresh_token"]).status_code == 400
 
 
-def test_an_anonymous_token_refreshes_as_a_guest(client, tenant, guest_app):
+def test_an_anonymous_token_refreshes_as_the_same_guest(client, tenant, guest_app):
+    """The app keeps a guest's basket under its UUID: a refresh must not make a new guest."""
     pair = token_answer(
+        client, tenant, guest_app, grant_type="password", username="anonymous", password=""
+    ).get_json()
+    other = token_answer(
         client, tenant, guest_app, grant_type="password", username="anonymous", password=""
     ).get_json()
 
     fresh = refresh(client, tenant, guest_app, pair["refresh_token"])
 
     assert fresh.status_code == 200
-    assert fresh.get_json()["UUID"]
+    assert fresh.get_json()["UUID"] == pair["UUID"] != other["UUID"]
+    claims = read_claims(fresh.get_json()["access_token"])
+    assert claims["sub"] == pair["UUID"]
 
 
 def test_a_refresh_token_past_its_days_is_refused(client, tenant, service, service_pair):

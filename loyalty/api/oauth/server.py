@@ -254,6 +254,7 @@ def save_token(token: dict, oauth_request: OAuth2Request) -> None:
             jti=claims["jti"],
             client_row_id=client.row.id,
             subject_kind=subject.kind,
+            subject=subject.sub,
             user_id=subject.user_id,
             account_id=subject.account_id,
             roles=list(subject.roles),
@@ -361,8 +362,8 @@ class RefreshTokenGrant(ClientAuthenticated, grants.RefreshTokenGrant):
         row, client = credential.row, self.request.client
         if row.subject_kind == "client":
             return client_subject(client)
-        if row.subject_kind == ANONYMOUS:
-            return anonymous_subject()
+        if row.subject_kind == ANONYMOUS:  # the same guest, so the app keeps its UUID
+            return Subject(ANONYMOUS, row.subject) if row.subject else anonymous_subject()
         if row.subject_kind == "user":
             user = db.session.get(User, row.user_id) if row.user_id else None
             if user is None or not user.active or user.tenant_id != row.tenant_id:

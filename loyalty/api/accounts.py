@@ -17,7 +17,6 @@ from collections.abc import Iterator
 
 from flask import Response, current_app, request, stream_with_context
 from sqlalchemy import select
-from werkzeug.exceptions import NotFound
 
 from ..extensions import db
 from ..models import Account, Tenant, utcnow
@@ -31,6 +30,7 @@ from ..services.accounts.listing import (
 )
 from ..services.accounts.overview import overviews
 from ..services.accounts.profile import resolve_merged
+from ..services.campaigns.selection import account_facts
 from ..services.reporting.account_exports import account_rows, contact_rows
 from ..services.reporting.exports import csv_lines
 from . import api
@@ -47,6 +47,7 @@ CSV = "text/csv"
 # Both names are in use for JSON lines; either answers one ApiAccount per line.
 JSON_LINES = ("application/x-ndjson", "application/jsonl")
 NO_ACCOUNT = Reply(404, "no account of this restaurant has this id")
+NO_CARD = Reply(404, "no account of this restaurant has this card")
 NOT_ACCEPTABLE = Reply(406, "Accept names neither text/csv nor JSON lines")
 
 
@@ -137,13 +138,13 @@ def get_account(principal: Principal, account: str) -> ApiAccount:
     tag="accounts",
     roles=ROLES,
     path_params=(CARD,),
-    replies=(Reply(200, "the account", ApiAccount), Reply(404, "no account has this card")),
+    replies=(Reply(200, "the account", ApiAccount), NO_CARD),
 )
 def get_account_by_card(principal: Principal, card: str) -> ApiAccount:
     found = db.session.scalar(
         select(Account).where(Account.tenant_id == principal.tenant_id, Account.card == card)
     )
-    return _shown(principal.tenant_id, found)
+    return _shown(principal.tenant_id, found, NO_CARD, "card")
 
 
 @operation(
@@ -174,7 +175,7 @@ def export(principal: Principal, query: AccountFilterQuery) -> Response:
     tenant_id = principal.tenant_id
     _log_export(principal, "accounts")
     if kind == CSV:
-        lines = csv_lines(account_rows(_overview_batches(tenant_id, selection)), bom=False)
+        lines = csv_lines(account_rows(_facts_batches(tenant_id, selection)), bom=False)
         return _streamed(lines, CSV, _filename(tenant_id, "accounts"))
     return _streamed(_json_lines(tenant_id, selection), kind, None)
 
@@ -201,8 +202,7 @@ def export(principal: Principal, query: AccountFilterQuery) -> Response:
 def contact_export(principal: Principal, query: AccountFilterQuery) -> Response:
     selection = _selection(query, contactable=True)
     _log_export(principal, "contacts")
-    batches = account_batches(principal.tenant_id, selection, utcnow(), default_region=_region())
-    lines = csv_lines(contact_rows(batches), bom=False)
+    lines = csv_lines(contact_rows(_batches(principal.tenant_id, selection)), bom=False)
     return _streamed(lines, CSV, _filename(principal.tenant_id, "contacts"))
 
 
@@ -213,10 +213,12 @@ def _selection(query: AccountFilterQuery, *, contactable: bool = False) -> Accou
         raise ApiError(400, str(problem), problem.field) from None
 
 
-def _shown(tenant_id: int, found: Account | None) -> ApiAccount:
+def _shown(
+    tenant_id: int, found: Account | None, missing: Reply = NO_ACCOUNT, field: str = "account"
+) -> ApiAccount:
     account = resolve_merged(found)
     if account is None or account.erased_at is not None:
-        raise NotFound()
+        raise ApiError(404, missing.description, field)
     return ApiAccount.of(overviews(tenant_id, [account])[0])
 
 
@@ -224,10 +226,21 @@ def _region() -> str | None:
     return current_app.config["DEFAULT_PHONE_REGION"]
 
 
+def _batches(tenant_id: int, selection: AccountFilter):
+    return account_batches(tenant_id, selection, utcnow(), default_region=_region())
+
+
 def _overview_batches(tenant_id: int, selection: AccountFilter):
-    now, region = utcnow(), _region()
-    for batch in account_batches(tenant_id, selection, now, default_region=region):
+    """Whole ApiAccounts (relations, coupons, campaigns, orders...), for JSON lines."""
+    for batch in _batches(tenant_id, selection):
         yield overviews(tenant_id, batch)
+
+
+def _facts_batches(tenant_id: int, selection: AccountFilter):
+    """Only what a CSV row shows: the account and its campaign facts (tags, venues, counters)."""
+    for batch in _batches(tenant_id, selection):
+        facts = account_facts(tenant_id, [account.id for account in batch])
+        yield [(account, facts[account.id]) for account in batch]
 
 
 def _json_lines(tenant_id: int, selection: AccountFilter) -> Iterator[str]:

@@ -14,6 +14,8 @@ from .errors import ApiError
 
 MAX_PAGE = 500
 DEFAULT_PAGE = 25
+# Far past any real list, and within what the databases take as an OFFSET.
+MAX_OFFSET = 10_000_000
 
 
 class ListQuery(BaseModel):
@@ -22,8 +24,8 @@ class ListQuery(BaseModel):
     # A filter={...} object may give numbers for text filters (an id typed as 42).
     model_config = ConfigDict(populate_by_name=True, extra="ignore", coerce_numbers_to_str=True)
 
-    start: int | None = Field(None, alias="_start", ge=0, le=10_000_000)
-    end: int | None = Field(None, alias="_end", ge=0, le=10_000_000)
+    start: int | None = Field(None, alias="_start", ge=0, le=MAX_OFFSET)
+    end: int | None = Field(None, alias="_end", ge=0, le=MAX_OFFSET)
     sort_field: str | None = Field(None, alias="_sort", max_length=64)
     # Spelled out rather than (?i:...): OpenAPI tools read patterns as ECMAScript regexes.
     sort_order: str | None = Field(
@@ -51,8 +53,10 @@ def paging(query: ListQuery, sortable: Sequence[str], default_sort: str) -> Pagi
     offset, limit = 0, DEFAULT_PAGE
     if query.range is not None:
         first, last = _json_pair(query.range, "range", int)
-        if first < 0 or last < first:
-            raise ApiError(400, "range must be [first, last] with 0 <= first <= last", "range")
+        if first < 0 or last < first or last > MAX_OFFSET:
+            raise ApiError(
+                400, f"range must be [first, last] with 0 <= first <= last <= {MAX_OFFSET}", "range"
+            )
         offset, limit = first, last - first + 1
     elif query.start is not None or query.end is not None:
         offset = query.start or 0

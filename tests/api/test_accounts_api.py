@@ -443,3 +443,12 @@ def test_a_marketing_consent_shows_when_it_was_given_not_when_the_account_last_c
     update_profile(tenant.id, ann.id, Profile(email="ann@example.com", marketing_consent=False))
     shown = client.get(f"{API}/account/ann-1", headers=staff_api).get_json()
     assert "marketing" not in shown["consents"]["consents"]
+
+
+def test_an_unknown_id_or_card_says_so_rather_than_blaming_the_url(client, tenant, staff_api):
+    by_id = client.get(f"{API}/account/nobody-1", headers=staff_api)
+    by_card = client.get(f"{API}/card/NO-CARD/account", headers=staff_api)
+    assert (by_id.status_code, by_id.get_json()["field"]) == (404, "account")
+    assert (by_card.status_code, by_card.get_json()["field"]) == (404, "card")
+    assert "this id" in by_id.get_json()["message"]
+    assert "this card" in by_card.get_json()["message"]

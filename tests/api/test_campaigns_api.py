@@ -421,3 +421,15 @@ def test_the_list_is_for_loyalty_administrators_not_campaign_editors(client, edi
     """Seed 002 gives getCampaigns to ROLE_SU and ROLE_LOYALTY only."""
     assert client.get(f"{API}/campaigns", headers=editor).status_code == 403
     assert client.get(f"{API}/campaigns", headers=admin).status_code == 200
+
+
+def test_an_unknown_campaign_says_no_campaign_has_the_id(client, editor):
+    response = client.get(url("nowhere"), headers=editor)
+    assert response.status_code == 404
+    assert response.get_json()["message"] == "no campaign of this restaurant has this id"
+
+
+def test_a_range_past_any_list_is_a_400_not_a_database_error(client, admin):
+    huge = '[99999999999999999999, 99999999999999999999]'
+    response = client.get(f"{API}/campaigns", query_string={"range": huge}, headers=admin)
+    assert (response.status_code, response.get_json()["field"]) == (400, "range")

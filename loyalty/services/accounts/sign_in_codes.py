@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from ...extensions import db
 from ...models import Account, CustomerCode, Tenant
 from ..notifications.outbox import deliver_due, enqueue
+from ..wallet.ledger import lock_account
 from .profile import find_account
 
 CODE_DIGITS = 6
@@ -135,8 +136,8 @@ def _account(tenant_id: int, login: str, *, lock: bool = False) -> Account | Non
     account = find_account(tenant_id, login, CONTACT_FIELDS)
     if account is None or account.retired:
         return None
-    if lock:  # codes for one account are counted one request at a time
-        db.session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
+    if lock:  # codes for one account are counted one request at a time, on both databases
+        lock_account(account.id)
     return account
 
 

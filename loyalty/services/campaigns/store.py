@@ -30,6 +30,7 @@ CAPS = {"maxCoupons": "max_coupons", "maxRedemptions": "max_redemptions", "maxPo
 MAX_CAP = 2**31 - 1
 MEMBERS_PER_PAGE = 25
 TAKEN = "another campaign already has this id"
+UNKNOWN_CAMPAIGN = "no campaign of this restaurant has this id"
 
 
 def get_campaign(tenant_id: int, campaign_key: str, *, lock: bool = False) -> Campaign:
@@ -39,7 +40,7 @@ def get_campaign(tenant_id: int, campaign_key: str, *, lock: bool = False) -> Ca
         select(Campaign.id).where(Campaign.tenant_id == tenant_id, Campaign.key == campaign_key)
     )
     if row_id is None:
-        raise NotFound()
+        raise NotFound(UNKNOWN_CAMPAIGN)
     row = get_for_tenant(Campaign, row_id, tenant_id)
     if lock:
         db.session.refresh(row, with_for_update=True)

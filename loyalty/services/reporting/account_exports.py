@@ -1,5 +1,6 @@
-"""The API's CSV exports (export, contactExport): rows made from account overviews, batch by
-batch, every cell through exports.safe_cell so a spreadsheet never runs one as a formula.
+"""The API's CSV exports (export, contactExport): rows made from accounts and what campaigns
+see of them (services.campaigns.selection.account_facts), batch by batch, every cell through
+exports.safe_cell so a spreadsheet never runs one as a formula.
 
 Amounts are integers in minor units, dates ISO 8601, as everywhere in the API.
 """
@@ -9,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from ...models import Account
+from ...rules.constraints import AccountFacts
 from ...time import to_iso_or_none
-from ..accounts.overview import AccountOverview
 from .exports import safe_cell
 
 COUNTERS = ("orders", "spent", "points", "lifetimePoints", "visits", "referrals")
@@ -33,12 +34,13 @@ ACCOUNT_COLUMNS = (
 CONTACT_COLUMNS = ("id", "card", "name", "email", "phone", "consents")
 
 
-def account_rows(batches: Iterable[list[AccountOverview]]) -> Iterator[list[str]]:
+def account_rows(
+    batches: Iterable[list[tuple[Account, AccountFacts]]],
+) -> Iterator[list[str]]:
     """The header, then one row per account."""
     yield list(ACCOUNT_COLUMNS)
     for batch in batches:
-        for overview in batch:
-            account, facts = overview.account, overview.facts
+        for account, facts in batch:
             counters = facts.counters
             cells = [
                 account.external_id,

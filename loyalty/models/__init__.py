@@ -19,6 +19,7 @@ from .notification import NotificationSettings, OutboxMessage, PushDevice
 from .order import Order
 from .reward import Reward
 from .segment import Segment
+from .stats import StatsCohortMonth, StatsDay, StatsRewardDay, StatsRollupState
 from .tenant import Tenant
 from .tier import Tier
 from .user import LoginSession, LoginThrottle, User
@@ -51,6 +52,10 @@ __all__ = [
     "RefusedRegistration",
     "Reward",
     "Segment",
+    "StatsCohortMonth",
+    "StatsDay",
+    "StatsRewardDay",
+    "StatsRollupState",
     "Tenant",
     "Tier",
     "User",

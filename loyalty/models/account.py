@@ -51,6 +51,7 @@ class Account(TenantScoped, Timestamps, db.Model):
         Index("ix_accounts_tenant_lifetime", "tenant_id", "lifetime_points", "id"),
         Index("ix_accounts_tenant_points", "tenant_id", "points_balance", "id"),
         Index("ix_accounts_tenant_last_order", "tenant_id", "last_order_at"),
+        Index("ix_accounts_tenant_first_order", "tenant_id", "first_order_at"),
         # Only the few retired duplicates are indexed: an index on every NULL would tempt
         # planners into "merged_into_id IS NULL" scans.
         Index(
@@ -88,11 +89,14 @@ class Account(TenantScoped, Timestamps, db.Model):
     # pay it first. Never negative; the ledger's "debt" entries sum to it.
     points_debt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When its first placed order was made (ordered_at): the stats' first-time guests.
+    first_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Bumped to take the account's row lock before balances and holds are read.
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
     merged_into_id: Mapped[int | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True
     )
+    merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     tags: Mapped[list[AccountTag]] = relationship(

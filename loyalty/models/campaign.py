@@ -157,6 +157,7 @@ class Coupon(TenantScoped, db.Model):
         Index("ix_coupons_status_lock_expires", "status", "lock_expires_at"),
         Index("ix_coupons_tenant_lock_session", "tenant_id", "lock_session"),
         Index("ix_coupons_campaign_status", "campaign_id", "status"),
+        Index("ix_coupons_tenant_created", "tenant_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

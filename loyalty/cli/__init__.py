@@ -12,3 +12,4 @@ from . import rewards  # noqa: E402,F401
 from . import simulate  # noqa: E402,F401
 from . import campaigns  # noqa: E402,F401
 from . import api_clients  # noqa: E402,F401
+from . import stats  # noqa: E402,F401

@@ -67,7 +67,7 @@ def demo_data(slug: str, count: int, seed: int, password: str, if_empty: bool) -
     click.echo(
         f"Demo restaurant {result.tenant.name!r} (tenant {result.tenant.slug}): {result.accounts} "
         f"accounts, {result.orders} orders, {result.ledger_entries} ledger entries, "
-        f"{result.tiers} tiers, {result.rewards} rewards."
+        f"{result.tiers} tiers, {result.rewards} rewards, {result.stats_days} days of stats."
     )
     if result.credentials is not None:
         click.echo(f"Deliverect API key:        {result.credentials.api_key}")

@@ -11,6 +11,7 @@ from ..models import utcnow
 from ..services.campaigns.jobs import run_campaign_jobs
 from ..services.deliverect.call_log import prune
 from ..services.notifications.outbox import deliver_due
+from ..services.reporting import rollups
 from ..services.setup.team import prune_logins
 from ..services.wallet.expiry import due_accounts, expire_points
 from ..time import MissingOffset, parse_iso
@@ -26,7 +27,8 @@ from . import loyalty_cli
 def tick(now_text: str | None) -> None:
     """Run the periodic jobs once: write off expired points, prune the webhook call log and
     ended sign-in sessions, run the campaigns (snapshots, dynamic joins, birthdays, timeouts,
-    coupon expiry, lapsed checkout locks), deliver due notifications."""
+    coupon expiry, lapsed checkout locks), deliver due notifications, bring the stats' daily
+    rollups up to yesterday."""
     now = _parse_now(now_text)
     account_ids = due_accounts(now)
     with click.progressbar(length=len(account_ids), label="Expiring points") as bar:
@@ -42,6 +44,7 @@ def tick(now_text: str | None) -> None:
         f"notifications: {sent.sent} sent, {sent.held} held for later, "
         f"{sent.retried} to retry, {sent.failed} failed"
     )
+    click.echo(f"stats: rebuilt {rollups.refresh_all(now)} days")
 
 
 def _parse_now(text: str | None) -> datetime:

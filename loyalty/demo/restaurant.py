@@ -25,6 +25,7 @@ from ..rules.identity import name_key
 from ..rules.programs import Customer, check_program, discounts_for
 from ..rules.tiers import rank_of, tier_for
 from ..services.checkout.catalogue import as_program, tier_levels
+from ..services.reporting import rollups
 from ..services.setup.earning import RuleDetails, add_rule, earning_rules
 from ..services.setup.rewards import RewardDetails, create_reward
 from ..services.setup.team import create_user
@@ -56,6 +57,7 @@ class DemoResult:
     ledger_entries: int
     tiers: int
     rewards: int
+    stats_days: int = 0  # days of daily stats rollups built
 
 
 def owner_email_for(slug: str) -> str:
@@ -111,6 +113,7 @@ def load_demo(
         db.session.rollback()
         raise
     db.session.commit()
+    stats_days = rollups.rebuild(tenant.id, now)  # the Stats pages read days from rollups
     return DemoResult(
         tenant=tenant,
         credentials=credentials,
@@ -121,6 +124,7 @@ def load_demo(
         ledger_entries=history.entries_written,
         tiers=len(tiers),
         rewards=len(rewards),
+        stats_days=stats_days,
     )
 
 
@@ -463,9 +467,28 @@ class _History:
             # A generator bug must fail loudly, never leave balances off the ledger.
             if balances[account_id] != values["points_balance"]:
                 raise DemoError("demo ledger and cached balance disagree")
-        self.orders_written += len(order_ids)
+        guests = [self._plan_guest_order() for _ in range(count // 2)]
+        if guests:
+            db.session.execute(insert(Order), guests)
+        self.orders_written += len(order_ids) + len(guests)
         self.entries_written += len(entries)
         db.session.flush()
+
+    def _plan_guest_order(self) -> dict:
+        """An order of somebody who is no member (no account): it earns and redeems nothing,
+        and gives the stats their members-versus-guests comparison."""
+        moment = self.now - timedelta(
+            days=HISTORY_DAYS * self.rng.random(), seconds=self.rng.randrange(86400)
+        )
+        values = self._plan_order(min(moment, self.now - timedelta(minutes=5)), 0, 0).values
+        values["payload"].pop("discounts", None)
+        return {
+            **values,
+            "account_id": None,
+            "points_earned": 0,
+            "earning_breakdown": None,
+            "points_spent": 0,
+        }
 
     # -- one customer ---------------------------------------------------------------------
 
@@ -516,6 +539,7 @@ class _History:
             "points_balance": summary["balance"],
             "cash_balance": 0,
             "lifetime_points": summary["lifetime"],
+            "first_order_at": summary["first_order_at"],
             "last_order_at": summary["last_order_at"],
             "lock_version": 0,
             "created_at": joined,
@@ -547,7 +571,7 @@ class _History:
         balance = lifetime = 0
         orders: list[_PlannedOrder] = []
         loose: list[_Entry] = []
-        last_order_at = None
+        first_order_at = last_order_at = None
         for moment in moments:
             planned = self._plan_order(moment, balance, lifetime)
             orders.append(planned)
@@ -555,6 +579,7 @@ class _History:
                 balance += entry.amount
                 lifetime += entry.lifetime
             if planned.values["status"] == "placed":
+                first_order_at = first_order_at or moment
                 last_order_at = moment
         adjustment = self._plan_adjustment(moments[-1], balance, external_id) if moments else None
         if adjustment is not None:
@@ -563,7 +588,12 @@ class _History:
         return (
             orders,
             loose,
-            {"balance": balance, "lifetime": lifetime, "last_order_at": last_order_at},
+            {
+                "balance": balance,
+                "lifetime": lifetime,
+                "first_order_at": first_order_at,
+                "last_order_at": last_order_at,
+            },
         )
 
     def _plan_adjustment(

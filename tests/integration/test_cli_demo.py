@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from loyalty.demo.restaurant import load_demo
 from loyalty.extensions import db
 from loyalty.models import Account, LedgerEntry, Order, Reward, Tier
+from loyalty.rules.periods import local_day, preset_period
 from loyalty.rules.programs import REWARD_TYPES
-from loyalty.services.reporting.stats import headline
+from loyalty.services.reporting.overview import overview
 from loyalty.services.setup.team import authenticate
 from loyalty.services.setup.tenants import tenant_by_slug
 
@@ -82,9 +83,12 @@ def test_demo_history_spreads_over_eighteen_months_and_shows_on_home(app):
     oldest = scalar(select(func.min(Account.created_at)))
     assert (NOW - oldest).days > 300
     assert scalar(select(func.max(Order.ordered_at))) <= NOW
-    figures = headline(demo.tenant.id, NOW)
-    assert figures.accounts == 300
-    assert figures.new_accounts > 0
+    zone = demo.tenant.time_zone
+    figures = overview(
+        demo.tenant.id, preset_period("30d", local_day(NOW, zone), zone), NOW
+    ).current
+    assert figures.members == 300
+    assert figures.new_members > 0
     assert figures.orders > 0
     assert figures.points_earned > 0 and figures.points_redeemed > 0
 

@@ -6,9 +6,10 @@ from sqlalchemy import select
 
 from loyalty.extensions import db
 from loyalty.models import Account, utcnow
+from loyalty.rules.periods import local_day, preset_period
 from loyalty.services.accounts.erasure import erase_account
 from loyalty.services.accounts.merge import merge_accounts
-from loyalty.services.reporting.stats import headline
+from loyalty.services.reporting.overview import overview
 from tests.support.accounts import customer
 
 
@@ -29,5 +30,7 @@ def test_merged_and_erased_accounts_are_retired_and_left_out_of_the_figures(tena
     )
     assert in_python == in_sql == {duplicate.id, forgotten.id}
 
-    figures = headline(tenant.id, utcnow())
-    assert (figures.accounts, figures.new_accounts) == (1, 1)
+    now = utcnow()
+    period = preset_period("30d", local_day(now, tenant.time_zone), tenant.time_zone)
+    figures = overview(tenant.id, period, now).current
+    assert (figures.members, figures.new_members) == (1, 3)

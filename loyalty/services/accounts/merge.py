@@ -8,9 +8,19 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 
 from ...extensions import db
-from ...models import Account, AccountEvent, AccountTag, Hold, LedgerEntry, Order, utcnow
+from ...models import (
+    Account,
+    AccountEvent,
+    AccountTag,
+    Hold,
+    LedgerEntry,
+    Order,
+    Tenant,
+    utcnow,
+)
 from ..campaigns import engine
 from ..campaigns.accounts import merge_memberships
+from ..reporting import rollups
 from ..scoping import get_for_tenant
 from ..wallet.ledger import lock_account, settle_debt
 
@@ -99,6 +109,13 @@ def merge_accounts(
         survivor.last_order_at is None or retired.last_order_at > survivor.last_order_at
     ):
         survivor.last_order_at = retired.last_order_at
+    # Their orders are the survivor's now: its first is the earlier of both.
+    firsts = [moment for moment in (survivor.first_order_at, retired.first_order_at) if moment]
+    survivor.first_order_at = min(firsts) if firsts else None
+    if retired.first_order_at is not None and rollups.is_late(retired.first_order_at, now):
+        # The moved orders now count in the survivor's joining cohort: rebuild from the first.
+        time_zone = db.session.scalar(select(Tenant.time_zone).where(Tenant.id == tenant_id))
+        rollups.note_late_order(tenant_id, time_zone, retired.first_order_at, now)
     db.session.flush()
     survivor.points_balance = _ledger_total(survivor.id, "points")
     survivor.cash_balance = _ledger_total(survivor.id, "cash")
@@ -106,6 +123,7 @@ def merge_accounts(
     retired.points_balance = retired.cash_balance = retired.lifetime_points = 0
     retired.points_debt = 0
     retired.merged_into_id = survivor.id
+    retired.merged_at = now  # the stats count it a member until then
     db.session.flush()  # the ledger writes against the merged balances in the database
     # A retired account is merged once, so its id makes the repayment's key.
     settle_debt(tenant_id, survivor.id, f"merge:{retired.id}", user_id)

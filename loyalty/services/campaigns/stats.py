@@ -1,5 +1,5 @@
-"""A campaign's figures since it started, for its page: members per state at the end of
-each day (or week), its messages by outcome, and its members' orders; each one grouped query.
+"""Campaign figures: one campaign's since it started (its page), every campaign's side by side,
+one campaign's within a period and all-time (the stats API); each a few grouped queries.
 
 The members per state are read from the append-only history, not from the memberships: a member
 is in the state its latest transition at or before a moment led to (None: it had finished), so a
@@ -12,11 +12,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import String, and_, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, String, and_, case, func, literal, or_, select, union_all
+from sqlalchemy.orm import InstrumentedAttribute
 
 from ...extensions import db
-from ...models import Campaign, Membership, MembershipEvent, Order, OutboxMessage
-from .store import get_campaign
+from ...models import (
+    Campaign,
+    CampaignPush,
+    CampaignPushClick,
+    Coupon,
+    Membership,
+    MembershipEvent,
+    Order,
+    OutboxMessage,
+)
+from .pushes import PushTotals, push_totals
+from .store import campaign_json, campaign_summary, get_campaign, list_campaigns, rules_campaign
 
 # Up to this many days the members are counted day by day, after it week by week; a campaign
 # older than MAX_BUCKETS weeks shows its latest MAX_BUCKETS.
@@ -178,3 +189,306 @@ def _member_orders(tenant_id: int, row: Campaign, since: datetime) -> tuple[int,
         )
     ).one()
     return count, paid
+
+
+# --- every campaign side by side
+
+
+@dataclass(frozen=True)
+class CampaignSummary:
+    """One campaign's line of the side-by-side table, its figures since its start."""
+
+    key: str
+    name: str
+    type: str
+    status: str  # draft | running | finalised
+    members: int  # in its flow now
+    coupons_issued: int
+    coupons_redeemed: int
+    coupons_expired: int
+    messages_sent: int
+    messages_acknowledged: int
+    orders: int  # placed (not cancelled) by its members since its start
+    revenue: int  # their payment amounts, in minor units
+
+
+def campaigns_side_by_side(tenant_id: int, now: datetime) -> list[CampaignSummary]:
+    """Every campaign of the tenant, newest first, as the campaigns page lists them, with its
+    messages and its members' orders from its start until `now`: the same five queries for
+    any number of campaigns."""
+    summaries = list_campaigns(tenant_id)  # the page's member and coupon counts, three queries
+    rows = [summary.campaign for summary in summaries]
+    messages = _messages_by_campaign(tenant_id, rows)
+    orders = _member_orders_by_campaign(tenant_id, rows, now)
+    return [
+        CampaignSummary(
+            key=summary.campaign.key,
+            name=summary.campaign.name,
+            type=summary.campaign.type,
+            status=summary.status,
+            members=sum(summary.members_per_state.values()),
+            coupons_issued=summary.coupons_issued,
+            coupons_redeemed=summary.coupons_redeemed,
+            coupons_expired=summary.coupons_expired,
+            messages_sent=messages.get(("sent", summary.campaign.key), 0),
+            messages_acknowledged=messages.get(("acknowledged", summary.campaign.key), 0),
+            orders=orders.get(summary.campaign.id, (0, 0))[0],
+            revenue=orders.get(summary.campaign.id, (0, 0))[1],
+        )
+        for summary in summaries
+    ]
+
+
+def _messages_by_campaign(tenant_id: int, rows: list[Campaign]) -> dict[tuple[str, str], int]:
+    """(outcome, campaign key) -> messages sent, and acknowledgements, as _messages counts
+    them for one campaign, for all of `rows` in one query."""
+    keys = [row.key for row in rows]
+    sent = (
+        select(
+            literal("sent", String(12)).label("outcome"),
+            OutboxMessage.campaign_key.label("campaign"),
+            func.count().label("messages"),
+        )
+        .where(
+            OutboxMessage.tenant_id == tenant_id,
+            OutboxMessage.campaign_key.in_(keys),
+            OutboxMessage.status == "sent",
+        )
+        .group_by(OutboxMessage.campaign_key)
+    )
+    acknowledged = (
+        select(literal("acknowledged", String(12)), Campaign.key, func.count())
+        .select_from(MembershipEvent)
+        .join(Membership, Membership.id == MembershipEvent.membership_id)
+        .join(Campaign, Campaign.id == Membership.campaign_id)
+        .where(
+            MembershipEvent.tenant_id == tenant_id,
+            Campaign.key.in_(keys),
+            Campaign.tenant_id == tenant_id,
+            MembershipEvent.reason == ACKNOWLEDGED,
+        )
+        .group_by(Campaign.key)
+    )
+    return {
+        (outcome, key): count
+        for outcome, key, count in db.session.execute(union_all(sent, acknowledged))
+    }
+
+
+def _member_orders_by_campaign(
+    tenant_id: int, rows: list[Campaign], now: datetime
+) -> dict[int, tuple[int, int]]:
+    """Campaign id -> (orders, paid) of its members from its start to `now`, as _member_orders
+    counts them: a membership is one per account and campaign, so no order counts twice."""
+    since = func.coalesce(Campaign.started_at, Campaign.initialized_at)
+    return {
+        campaign_id: (count, paid)
+        for campaign_id, count, paid in db.session.execute(
+            select(
+                Membership.campaign_id,
+                func.count(Order.id),
+                func.coalesce(func.sum(Order.payment_amount), 0),
+            )
+            .join(Campaign, Campaign.id == Membership.campaign_id)
+            .join(
+                Order,
+                and_(
+                    Order.tenant_id == tenant_id,
+                    Order.account_id == Membership.account_id,
+                    Order.status == "placed",
+                    Order.ordered_at >= since,
+                    Order.ordered_at <= now,
+                ),
+            )
+            .where(
+                Membership.tenant_id == tenant_id,
+                Membership.campaign_id.in_([row.id for row in rows]),
+            )
+            .group_by(Membership.campaign_id)
+        )
+    }
+
+
+# --- one campaign within a period, and all-time (the stats API)
+
+
+@dataclass(frozen=True)
+class StatePeriodCounts:
+    state: str
+    type: str  # ACCOUNT | COUPON | MESSAGE | ORDER | WALLET
+    entered: int  # transitions into it within the period
+    left: int  # transitions out of it within the period
+    current: int  # members in it at the period's end
+
+
+@dataclass(frozen=True)
+class CampaignPeriodStats:
+    campaign: str
+    start: datetime
+    end: datetime  # exclusive
+    states: tuple[StatePeriodCounts, ...]  # in the definition's order
+    coupons_issued: int  # created within the period
+    coupons_used: int  # used by an order placed within it
+    coupons_expired: int  # expired, their validity having ended within it
+    pushes: PushTotals  # registered, and clicked, within it
+
+
+def campaign_period_stats(
+    tenant_id: int, campaign_key: str, start: datetime, end: datetime
+) -> CampaignPeriodStats:
+    """campaignStats: what happened in the campaign from `start` to `end` (exclusive); 404 as
+    get_campaign.
+
+    Every transition counts, a cancelled order's move back too, so for a running campaign
+    current at the end = current at the start + entered - left. `current` is the state each
+    member's latest transition before `end` led to; finalising ends every flow without a
+    transition, so after it nobody is in a state. A coupon redeemed at a till has no order and
+    no moment of use: it counts as used only in the all-time figures.
+    """
+    row = get_campaign(tenant_id, campaign_key)
+    counts = _state_moves(tenant_id, row, start, end)
+    states = tuple(
+        StatePeriodCounts(
+            state.id,
+            state.type,
+            counts.get(("entered", state.id), 0),
+            counts.get(("left", state.id), 0),
+            counts.get(("current", state.id), 0),
+        )
+        for state in rules_campaign(row).states
+    )
+    issued, used, expired = _period_coupons(tenant_id, row, start, end)
+    return CampaignPeriodStats(
+        campaign=row.key,
+        start=start,
+        end=end,
+        states=states,
+        coupons_issued=issued,
+        coupons_used=used,
+        coupons_expired=expired,
+        pushes=_period_pushes(tenant_id, row, start, end),
+    )
+
+
+def _state_moves(
+    tenant_id: int, row: Campaign, start: datetime, end: datetime
+) -> dict[tuple[str, str], int]:
+    """(entered | left | current, state id) -> members, in one query over the history: the
+    moves within [start, end), and the spans (as _members_per_state reads them) holding just
+    before `end`."""
+    history = (
+        select(
+            MembershipEvent.from_state,
+            MembershipEvent.to_state,
+            MembershipEvent.at.label("since"),
+            func.lead(MembershipEvent.at)
+            .over(partition_by=MembershipEvent.membership_id, order_by=MembershipEvent.seq)
+            .label("until"),
+        )
+        .join(Membership, Membership.id == MembershipEvent.membership_id)
+        .where(MembershipEvent.tenant_id == tenant_id, Membership.campaign_id == row.id)
+        .subquery("history")
+    )
+    within = and_(history.c.since >= start, history.c.since < end)
+    entered = (
+        select(literal("entered", String(8)).label("kind"), history.c.to_state, func.count())
+        .where(within, history.c.to_state.is_not(None))
+        .group_by(history.c.to_state)
+    )
+    left = (
+        select(literal("left", String(8)), history.c.from_state, func.count())
+        .where(within, history.c.from_state.is_not(None))
+        .group_by(history.c.from_state)
+    )
+    parts = [entered, left]
+    if row.finalized_at is None or row.finalized_at >= end:
+        parts.append(
+            select(literal("current", String(8)), history.c.to_state, func.count())
+            .where(
+                history.c.since < end,
+                or_(history.c.until.is_(None), history.c.until >= end),
+                history.c.to_state.is_not(None),
+            )
+            .group_by(history.c.to_state)
+        )
+    return {(kind, state): count for kind, state, count in db.session.execute(union_all(*parts))}
+
+
+def _period_coupons(
+    tenant_id: int, row: Campaign, start: datetime, end: datetime
+) -> tuple[int, int, int]:
+    """The campaign's coupons issued, used and expired within [start, end), in one query."""
+
+    def within(moment: InstrumentedAttribute[datetime]) -> ColumnElement[bool]:
+        return and_(moment >= start, moment < end)
+
+    def counted(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    used = and_(Coupon.status == "USED", within(Order.ordered_at))
+    expired = and_(Coupon.status == "EXPIRED", within(Coupon.valid_to))
+    issued, used_count, expired_count = db.session.execute(
+        select(counted(within(Coupon.created_at)), counted(used), counted(expired))
+        .select_from(Coupon)
+        .outerjoin(Order, Order.id == Coupon.used_order_id)
+        .where(Coupon.tenant_id == tenant_id, Coupon.campaign_id == row.id)
+    ).one()
+    return int(issued), int(used_count), int(expired_count)
+
+
+def _period_pushes(tenant_id: int, row: Campaign, start: datetime, end: datetime) -> PushTotals:
+    """push_totals within [start, end): pushes registered in it, and clicks made in it (on any
+    of the campaign's pushes), in one query."""
+    sent = select(func.count()).where(
+        CampaignPush.tenant_id == tenant_id,
+        CampaignPush.campaign_id == row.id,
+        CampaignPush.sent_at >= start,
+        CampaignPush.sent_at < end,
+    )
+    clicked = (
+        select(func.count())
+        .select_from(CampaignPushClick)
+        .join(CampaignPush, CampaignPush.id == CampaignPushClick.push_id)
+        .where(
+            CampaignPush.tenant_id == tenant_id,
+            CampaignPush.campaign_id == row.id,
+            CampaignPushClick.clicked_at >= start,
+            CampaignPushClick.clicked_at < end,
+        )
+    )
+    sent_count, clicked_count = db.session.execute(
+        select(sent.scalar_subquery(), clicked.scalar_subquery())
+    ).one()
+    return PushTotals(sent_count, clicked_count)
+
+
+@dataclass(frozen=True)
+class GlobalCampaignStats:
+    campaign: str
+    name: str
+    initialized: bool  # initialised and running, as the Campaign JSON says
+    cnt: int
+    state_stats: dict[str, int]  # the Campaign JSON's stateStats
+    coupons_issued: int
+    coupons_used: int
+    coupons_expired: int
+    pushes: PushTotals
+
+
+def global_campaign_stats(tenant_id: int, campaign_key: str) -> GlobalCampaignStats:
+    """globalCampaignStats: the campaign's all-time figures, each read as the campaign's JSON and
+    the campaigns page read it; 404 as get_campaign."""
+    summary = campaign_summary(tenant_id, campaign_key)
+    row = summary.campaign
+    wire = campaign_json(row)
+    return GlobalCampaignStats(
+        campaign=row.key,
+        name=row.name,
+        initialized=wire["initialized"],
+        cnt=wire["cnt"],
+        state_stats=dict(wire["stateStats"]),
+        coupons_issued=summary.coupons_issued,
+        coupons_used=summary.coupons_redeemed,
+        coupons_expired=summary.coupons_expired,
+        pushes=push_totals(tenant_id, [row.id])[row.id],
+    )

@@ -24,18 +24,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from ...extensions import db
-from ...models import AccountEvent, Hold, LedgerEntry, Order, Reward, Tenant
+from ...models import Account, AccountEvent, Hold, LedgerEntry, Order, Reward, Tenant
 from ...rules import checkout as rules
 from ...rules import earning
 from ...rules.basket import Basket
 from ...time import local_time
 from ..campaigns import engine as campaign_engine
 from ..pagination import Page, paginate
+from ..reporting import rollups
 from ..setup.earning import earning_rules
 from ..wallet.ledger import Balances, Posting, lock_account, post, post_new, take_back_points
 from .catalogue import Catalogue, VersionedTenant, catalogue
@@ -154,6 +155,8 @@ def _record_order(tenant: OrderTenant, report: OrderReport, now: datetime) -> Or
         "points_withheld": 0,
         "created_at": now,
     }
+    if rollups.is_late(values["ordered_at"], now):
+        rollups.note_late_order(tenant.id, tenant.time_zone, values["ordered_at"], now)
     if account_id is None:
         # IntegrityError here = a concurrent copy of this order won the insert.
         db.session.execute(_INSERT_ORDER, values)
@@ -181,7 +184,7 @@ def _record_order(tenant: OrderTenant, report: OrderReport, now: datetime) -> Or
         account_id,
         balances,
         _postings(order_id, report.external_id, plan, titles),
-        also={"last_order_at": now},
+        also={"last_order_at": now, "first_order_at": _first_order_at(values["ordered_at"])},
     )
     if plan.committed_holds:
         db.session.execute(
@@ -196,6 +199,13 @@ def _record_order(tenant: OrderTenant, report: OrderReport, now: datetime) -> Or
     campaign_engine.on_order_placed(tenant.id, db.session.get(Order, order_id), now)
     db.session.commit()
     return OrderOutcome(_facts_of(values), replay=False)
+
+
+def _first_order_at(ordered_at: datetime):
+    """The account's first placed order, this one included: the stats' first-time guests."""
+    first = Account.__table__.c.first_order_at
+    moment = literal(ordered_at, first.type)  # stored as UTC, whatever offset it came with
+    return case((or_(first.is_(None), first > moment), moment), else_=first)
 
 
 def _known_order(
@@ -506,10 +516,32 @@ def _cancel_order(tenant_id: int, report: CancelReport, now: datetime) -> Cancel
     order.status = "cancelled"
     order.cancelled_at = now
     order.cancellation_reason = _reason(report.reason)
+    if order.account_id is not None:
+        _forget_first_order(order)
+    if rollups.is_late(order.ordered_at, now):
+        time_zone = db.session.scalar(select(Tenant.time_zone).where(Tenant.id == tenant_id))
+        rollups.note_late_order(tenant_id, time_zone, order.ordered_at, now)
     campaign_engine.on_order_cancelled(tenant_id, order, now)
     answer = facts(order)
     db.session.commit()
     return CancelOutcome(answer, replay=False, before_order=False)
+
+
+def _forget_first_order(order: Order) -> None:
+    """A cancelled first order is no first order: the account's next placed one is (one UPDATE
+    that changes nothing unless this was the first)."""
+    db.session.flush()
+    earliest = (
+        select(func.min(Order.ordered_at))
+        .where(Order.account_id == order.account_id, Order.status == "placed")
+        .scalar_subquery()
+    )
+    db.session.execute(
+        update(Account)
+        .where(Account.id == order.account_id, Account.first_order_at == order.ordered_at)
+        .values(first_order_at=earliest)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _reverse_entries(tenant_id: int, order: Order) -> None:

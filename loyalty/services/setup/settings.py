@@ -19,6 +19,7 @@ from ...extensions import db
 from ...models import LedgerEntry, Order, Reward, Tenant
 from ...rules.order_review import MAX_POINTS_PER_ORDER
 from ...validation import FieldErrors, text_problem
+from ..reporting import rollups
 from .earning import time_zone_problem
 
 NAME_MAX = 128
@@ -118,6 +119,8 @@ def update_settings(tenant_id: int, settings: TenantSettings) -> Tenant:
     tenant.currency = currency
     tenant.decimal_digits = digits
     tenant.points_validity_days = validity
+    if time_zone != tenant.time_zone:
+        rollups.forget(tenant_id)  # their days were the old zone's: read live until rebuilt
     tenant.time_zone = time_zone
     db.session.commit()
     return tenant

@@ -45,7 +45,7 @@ def field_errors(problem: FieldErrors) -> Response:
 
 def register_api(app: Flask) -> None:
     from ..extensions import csrf
-    from . import accounts, campaigns, coupons, events, my, pushes  # noqa: F401 (operations)
+    from . import accounts, campaigns, coupons, events, my, pushes, stats  # noqa: F401 (operations)
     from .cors import register_cors
     from .docs import docs
     from .oauth import oauth

@@ -76,6 +76,13 @@ def counts_none(response: Response, _theirs: Objects) -> None:
     assert response.get_json() in (0, {"count": 0})
 
 
+def counts_only_ours(response: Response, theirs: Objects) -> None:
+    """Our one customer (Jane) and none of their two, nor their guest's tag."""
+    shows_none_of_theirs(response, theirs)
+    assert response.get_json()["total"] == 1
+    assert response.get_json()["byTag"] == {}
+
+
 def unknown_coupon(response: Response, _theirs: Objects) -> None:
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.get_json() == {"valid": False, "coupon": None, "reason": "unknown"}
@@ -137,6 +144,9 @@ ROWS: dict[str, Row] = {
     "unlockArbitraryAccountCoupon": Row(
         lambda t: f"/coupon/unlock/account?coupon={t.coupon.code}&account={t.account.external_id}"
     ),
+    "globalCampaignStats": Row(lambda t: f"/stats/campaign/global?name={t.campaign.key}"),
+    "campaignStats": Row(lambda t: f"/stats/campaign?name={t.campaign.key}"),
+    "segmentStats": Row(lambda t: "/stats/segments", across=counts_only_ours),
 }
 
 # Ids no restaurant has: their objects must answer exactly as these do.

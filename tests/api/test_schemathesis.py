@@ -56,7 +56,7 @@ from tests.support.postgres import free_port
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ALL_ROLES = ("ROLE_SU", "ROLE_LOYALTY", "ROLE_LOYALTY_CAMPAIGN", "ROLE_LOYALTY_STATS")
 # Generated requests per operation and database: the whole file takes about a minute on two
-# cores (2 x 27 x 40 requests).
+# cores (2 x 30 x 40 requests).
 MAX_EXAMPLES = 40
 # gunicorn refuses request lines longer than 4094 bytes itself, in HTML, before the app.
 GUNICORN_LIMIT = "Request Line is too large"
@@ -73,6 +73,9 @@ KNOWN_GOOD = {
     ],
     "postCampaign": [{"body": welcome_series(id="winter")}],
     "pushClick": [{"path_parameters": {"campaign": "welcome"}, "body": PUSH}],
+    "globalCampaignStats": [{"query": {"name": "welcome"}}],
+    "campaignStats": [{"query": {"name": "welcome", "from": "2026-06-01", "to": "2026-06-30"}}],
+    "segmentStats": [{"query": {"from": "2026-06-01T00:00:00+02:00"}}],
 }
 CHECKS = [
     not_a_server_error,
@@ -268,13 +271,14 @@ def findings(live_api: LiveApi) -> Iterator[list[str]]:
 
 
 def _with_known_ids(case, known: dict[str, str]):
-    """The case with the real campaign, account, card and coupon where it names one."""
+    """The case with the real campaign, account, card and coupon where it names one (a stats
+    query names its campaign `name`)."""
     for name in case.path_parameters:
         if name in known:
             case.path_parameters[name] = known[name]
-    for name in ("coupon", "account"):
+    for name, known_as in (("coupon", "coupon"), ("account", "account"), ("name", "campaign")):
         if name in (case.query or {}):
-            case.query[name] = known[name]
+            case.query[name] = known[known_as]
     return case
 
 

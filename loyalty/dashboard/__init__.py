@@ -14,6 +14,7 @@ from .converters import RowIdConverter
 # Navigation in display order; owner-only pages are hidden from everyone else.
 NAV_ITEMS = (
     ("home.index", "Home"),
+    ("stats.overview_page", "Stats"),
     ("rewards.index", "Rewards"),
     ("tiers.index", "Tiers"),
     ("accounts.index", "Accounts"),
@@ -39,6 +40,7 @@ def register_dashboard(app: Flask) -> None:
     from .rewards import bp as rewards
     from .segments import bp as segments
     from .settings import bp as settings
+    from .stats import bp as stats
     from .team import bp as team
     from .tiers import bp as tiers
 
@@ -47,6 +49,7 @@ def register_dashboard(app: Flask) -> None:
     for blueprint in (
         auth,
         home,
+        stats,
         rewards,
         tiers,
         accounts,

@@ -18,6 +18,17 @@ pytestmark = pytest.mark.browser
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PHONE = {"width": 375, "height": 740}
+# The stats pages, each with the range form's other answers too (a longer range, custom days).
+STATS_PAGES = (
+    "/stats/",
+    "/stats/?range=90d",
+    "/stats/?range=year",
+    "/stats/?range=custom&from=2026-01-01&to=2026-01-31",
+    "/stats/?range=custom&from=2026-02-01&to=2026-01-01",
+    "/stats/cohorts",
+    "/stats/campaigns",
+    "/stats/segments",
+)
 
 
 def axe_violations(page: Page) -> list[str]:
@@ -40,7 +51,7 @@ def settle(page: Page, path: str) -> None:
 
 def test_every_page_passes_axe(owner_page: Page, dashboard_pages: list[str]):
     problems = {}
-    for path in dashboard_pages:
+    for path in [*dashboard_pages, *STATS_PAGES]:
         settle(owner_page, path)
         found = axe_violations(owner_page)
         if found:
@@ -56,7 +67,7 @@ def test_the_login_page_passes_axe(page: Page):
 def test_no_page_scrolls_sideways_on_a_phone(owner_page: Page, dashboard_pages: list[str]):
     owner_page.set_viewport_size(PHONE)
     wide = {}
-    for path in dashboard_pages:
+    for path in [*dashboard_pages, *STATS_PAGES]:
         settle(owner_page, path)
         width = owner_page.evaluate("document.documentElement.scrollWidth")
         if width > PHONE["width"]:

@@ -52,6 +52,21 @@ class Account(TenantScoped, Timestamps, db.Model):
         Index("ix_accounts_tenant_points", "tenant_id", "points_balance", "id"),
         Index("ix_accounts_tenant_last_order", "tenant_id", "last_order_at"),
         Index("ix_accounts_tenant_first_order", "tenant_id", "first_order_at"),
+        # The few accounts that left, by when: the stats' members leaving per day.
+        Index(
+            "ix_accounts_tenant_merged",
+            "tenant_id",
+            "merged_at",
+            sqlite_where=text("merged_at IS NOT NULL"),
+            postgresql_where=text("merged_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_accounts_tenant_erased",
+            "tenant_id",
+            "erased_at",
+            sqlite_where=text("erased_at IS NOT NULL"),
+            postgresql_where=text("erased_at IS NOT NULL"),
+        ),
         # Only the few retired duplicates are indexed: an index on every NULL would tempt
         # planners into "merged_into_id IS NULL" scans.
         Index(

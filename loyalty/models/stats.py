@@ -85,5 +85,7 @@ class StatsRollupState(db.Model):
     tenant_id: Mapped[int] = _tenant_key()
     complete_before: Mapped[date | None] = mapped_column(Date, nullable=True)
     stale_from: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # The first month whose cohorts a merge changed (its orders moved to the survivor).
+    cohorts_stale_from: Mapped[date | None] = mapped_column(Date, nullable=True)
     stale_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     built_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -60,6 +60,11 @@ class Period:
             raise PeriodError("the last day is before the first", "to")
         if self.days > MAX_DAYS:
             raise PeriodError(f"a period is at most {MAX_DAYS} days", "from")
+        try:  # days at the very ends of the calendar have no start, end or period before
+            day_start(self.first_day - timedelta(days=self.days), self.time_zone)
+            self.end  # noqa: B018 - computed to refuse it here rather than fail later
+        except OverflowError:
+            raise PeriodError("that day is out of range", "from") from None
 
     @property
     def days(self) -> int:
@@ -162,4 +167,3 @@ def _bucket_last_day(day: date, granularity: str) -> date:
         return day + timedelta(days=6 - day.weekday())
     following = date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
     return following - timedelta(days=1)
-

@@ -49,6 +49,7 @@ def upgrade():
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.Column('complete_before', sa.Date(), nullable=True),
     sa.Column('stale_from', sa.Date(), nullable=True),
+    sa.Column('cohorts_stale_from', sa.Date(), nullable=True),
     sa.Column('stale_version', sa.Integer(), server_default='0', nullable=False),
     sa.Column('built_at', loyalty.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_stats_rollup_state_tenant_id_tenants'), ondelete='CASCADE'),
@@ -69,9 +70,12 @@ def upgrade():
         batch_op.add_column(sa.Column('first_order_at', loyalty.models.base.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('merged_at', loyalty.models.base.UTCDateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_accounts_tenant_first_order', ['tenant_id', 'first_order_at'], unique=False)
+        batch_op.create_index('ix_accounts_tenant_merged', ['tenant_id', 'merged_at'], unique=False, sqlite_where=sa.text('merged_at IS NOT NULL'), postgresql_where=sa.text('merged_at IS NOT NULL'))
+        batch_op.create_index('ix_accounts_tenant_erased', ['tenant_id', 'erased_at'], unique=False, sqlite_where=sa.text('erased_at IS NOT NULL'), postgresql_where=sa.text('erased_at IS NOT NULL'))
 
     with op.batch_alter_table('coupons', schema=None, recreate='never') as batch_op:
         batch_op.create_index('ix_coupons_tenant_created', ['tenant_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_coupons_used_order', ['used_order_id'], unique=False, sqlite_where=sa.text('used_order_id IS NOT NULL'), postgresql_where=sa.text('used_order_id IS NOT NULL'))
 
     with op.batch_alter_table('orders', schema=None, recreate='never') as batch_op:
         batch_op.create_index('ix_orders_member_activity', ['tenant_id', 'ordered_at', 'account_id'], unique=False, sqlite_where=sa.text("status = 'placed' AND account_id IS NOT NULL"), postgresql_where=sa.text("status = 'placed' AND account_id IS NOT NULL"))
@@ -98,9 +102,12 @@ def downgrade():
         batch_op.drop_index('ix_orders_member_activity', sqlite_where=sa.text("status = 'placed' AND account_id IS NOT NULL"), postgresql_where=sa.text("status = 'placed' AND account_id IS NOT NULL"))
 
     with op.batch_alter_table('coupons', schema=None, recreate='never') as batch_op:
+        batch_op.drop_index('ix_coupons_used_order')
         batch_op.drop_index('ix_coupons_tenant_created')
 
     with op.batch_alter_table('accounts', schema=None, recreate='never') as batch_op:
+        batch_op.drop_index('ix_accounts_tenant_erased')
+        batch_op.drop_index('ix_accounts_tenant_merged')
         batch_op.drop_index('ix_accounts_tenant_first_order')
         batch_op.drop_column('merged_at')
         batch_op.drop_column('first_order_at')

@@ -430,6 +430,6 @@ def test_an_unknown_campaign_says_no_campaign_has_the_id(client, editor):
 
 
 def test_a_range_past_any_list_is_a_400_not_a_database_error(client, admin):
-    huge = '[99999999999999999999, 99999999999999999999]'
+    huge = "[99999999999999999999, 99999999999999999999]"
     response = client.get(f"{API}/campaigns", query_string={"range": huge}, headers=admin)
     assert (response.status_code, response.get_json()["field"]) == (400, "range")

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
 
 from bench import bare_app
 from bench import campaigns as campaigns_bench
+from bench import stats as stats_bench
 from bench._support import PooledRequest, parse_wrk_output, write_pool
 from bench.webhooks import (
     BARE_PATH,
@@ -164,3 +166,54 @@ def test_the_campaign_bench_initialises_every_account_and_ticks_idle(bench_app):
             text("SELECT state_id, count(*) FROM campaign_memberships GROUP BY state_id")
         ).all()
     assert [tuple(row) for row in members] == [("wait", 150)]
+
+
+def test_the_stats_bench_writes_consistent_history_and_rebuilds_it(bench_app):
+    now = datetime(2026, 6, 1, 10, 30, tzinfo=UTC)
+    seeded = stats_bench.seed(bench_app, accounts=300, ledger=3_000, now=now)
+    assert seeded.counts["accounts"] == 300
+    # Sized from the ledger asked for: within a fifth of it, guests a fifth of the orders.
+    assert 2_400 <= seeded.counts["ledger_entries"] <= 3_600
+    assert 0.1 <= seeded.counts["guest_orders"] / seeded.counts["orders"] <= 0.3
+    with bench_app.app_context():
+        assert stats_bench.check_consistency(seeded.tenant_id) == {
+            "mismatched_balances": 0,
+            "negative_balances": 0,
+        }
+        facts = db.session.execute(
+            text(
+                "SELECT "
+                "(SELECT count(*) FROM accounts a WHERE a.tenant_id = :t AND a.first_order_at IS "
+                "DISTINCT FROM (SELECT min(ordered_at) FROM orders o WHERE o.account_id = a.id "
+                "AND o.status = 'placed')), "
+                "(SELECT count(DISTINCT location_id) FROM orders WHERE tenant_id = :t), "
+                "(SELECT min(ordered_at) >= :start AND max(ordered_at) <= :now FROM orders "
+                "WHERE tenant_id = :t), "
+                "(SELECT count(DISTINCT kind) FROM ledger_entries WHERE tenant_id = :t), "
+                "(SELECT count(*) FROM ledger_entries WHERE tenant_id = :t AND kind = 'redeem' "
+                "AND reward_id IS NULL), "
+                "(SELECT count(*) FROM segments WHERE tenant_id = :t), "
+                "(SELECT count(*) FROM campaigns WHERE tenant_id = :t "
+                "AND initialized_at IS NOT NULL), "
+                "(SELECT count(DISTINCT status) FROM coupons WHERE tenant_id = :t), "
+                "(SELECT time_zone FROM tenants WHERE id = :t)"
+            ),
+            {"t": seeded.tenant_id, "start": now - timedelta(days=3 * 365), "now": now},
+        ).one()
+        db.session.remove()
+    assert tuple(facts) == (0, 5, True, 5, 0, 3, 2, 3, "Europe/Brussels")
+
+    rollups = stats_bench.time_rollups(bench_app, seeded.tenant_id, now)
+    assert rollups["rebuild_days"] > 1_000 and rollups["refresh_s"] is not None
+    today = now.date()
+    plan = stats_bench.pages(today, "ghent-korenmarkt", seeded.campaign)
+    assert "/stats/?range=90d&location=ghent-korenmarkt" in [page.path for page in plan]
+    assert [page.label for page in plan if page.target] == [
+        "overview 90d",
+        "overview 90d, 1 location",
+        "segments 90d",
+        "overview.csv 90d",
+        "API campaign 90d",
+        "API segments 90d",
+    ]
+    assert stats_bench.percentile([5.0, 1.0, 3.0], 0.5) == 3.0

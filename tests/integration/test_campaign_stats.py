@@ -219,6 +219,19 @@ def test_orders_and_revenue_are_members_placed_orders_since_the_start(
     assert (stats.orders, stats.revenue) == (3, 100 + 1_250 + 899)
 
 
+def test_a_finalised_campaign_stops_counting_its_former_members_orders(tenant, vips):
+    ann, bob, _cy = vips
+    running(tenant, greeting())
+    order(tenant, ann, "A-1", 100, NOW + timedelta(hours=1))
+    finalise_campaign(tenant.id, "greeting", NOW + timedelta(days=1))
+    order(tenant, bob, "B-1", 900, NOW + timedelta(days=2))  # after the end
+
+    stats = campaign_stats(tenant.id, "greeting", NOW + timedelta(days=3))
+    assert (stats.orders, stats.revenue) == (1, 100)
+    (summary,) = campaigns_side_by_side(tenant.id, NOW + timedelta(days=3))
+    assert (summary.status, summary.orders, summary.revenue) == ("finalised", 1, 100)
+
+
 # --- every campaign side by side
 
 

@@ -166,9 +166,7 @@ def test_the_restaurant_can_turn_quiet_hours_off(brussels, ann, sender):
     assert deliver_due(BRUSSELS_MORNING).sent == 1
 
 
-def test_one_campaign_message_a_day_the_second_waits_for_the_next_morning(
-    brussels, ann, sender
-):
+def test_one_campaign_message_a_day_the_second_waits_for_the_next_morning(brussels, ann, sender):
     first = queue(brussels, ann, key="m1")
     second = queue(brussels, ann, key="m2", title="Another treat")
     counts = deliver_due(BRUSSELS_AFTERNOON)

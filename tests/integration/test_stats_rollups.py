@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from loyalty.demo.restaurant import load_demo
 from loyalty.extensions import db
 from loyalty.models import Account, Order, StatsDay, StatsRewardDay, StatsRollupState, Tenant
-from loyalty.rules.periods import Period, local_day
+from loyalty.rules.periods import Period, day_start, local_day
 from loyalty.services.accounts.merge import merge_accounts
 from loyalty.services.reporting import rollups
 from loyalty.services.reporting.overview import overview
@@ -90,11 +90,16 @@ def test_late_order_and_late_cancel_mark_their_day_stale(tenant, restaurant):  #
     assert _views(tenant.id) == rebuilt == marked
 
 
-def test_recent_orders_mark_nothing(tenant, restaurant):  # noqa: F811
+def test_orders_of_today_mark_nothing_and_of_yesterday_mark_yesterday(tenant, restaurant):  # noqa: F811
     rollups.rebuild(tenant.id, NOW)
-    order(tenant, "fresh", None, 900, NOW - timedelta(hours=23), reported_at=NOW)
-
+    midnight = day_start(local_day(NOW, ZONE), ZONE)
+    order(tenant, "fresh", None, 900, midnight + timedelta(minutes=1), reported_at=NOW)
     assert _state(tenant.id).stale_version == 0
+
+    # Placed a minute before midnight, reported after: even under 24 hours, its day may be built.
+    order(tenant, "late-night", None, 900, midnight - timedelta(minutes=1), reported_at=NOW)
+    state = _state(tenant.id)
+    assert (state.stale_from, state.stale_version) == (local_day(NOW, ZONE) - timedelta(days=1), 1)
 
 
 def test_refresh_all_builds_new_tenants_and_only_what_is_behind(tenant, restaurant):  # noqa: F811
@@ -126,6 +131,21 @@ def test_cli_rebuild_from_a_day(tenant, restaurant, runner):  # noqa: F811
     assert _views(tenant.id) == live
 
 
+def test_cli_rebuild_without_a_day_rebuilds_the_whole_history(tenant, restaurant, runner):  # noqa: F811
+    rollups.rebuild(tenant.id, NOW)
+    # Data corrected by hand after the build: only a full rebuild can see it.
+    db.session.execute(Order.__table__.update().values(payment_amount=Order.payment_amount * 2))
+    db.session.commit()
+
+    result = runner.invoke(args=["loyalty", "stats", "rebuild", "--tenant", tenant.slug])
+
+    assert result.exit_code == 0, result.output
+    rebuilt = _views(tenant.id)
+    rollups.forget(tenant.id)
+    db.session.commit()
+    assert rebuilt == _views(tenant.id)
+
+
 def test_cli_rebuild_refuses_an_unknown_tenant(runner, app):
     result = runner.invoke(args=["loyalty", "stats", "rebuild", "--tenant", "nobody"])
 
@@ -146,6 +166,18 @@ def test_merge_sets_merged_at_and_members_drop_that_day(tenant, restaurant, owne
     assert members == [2, 3, 3, 3, 2, 2, 3]
     rollups.rebuild(tenant.id, NOW)
     assert [entry.figures.members for entry in overview(tenant.id, PERIOD, NOW).buckets] == members
+
+
+def test_a_merge_marks_only_the_cohorts_of_the_moved_orders_stale(tenant, restaurant, owner):  # noqa: F811
+    alice, bob = restaurant["alice"], restaurant["bob"]
+    rollups.rebuild(tenant.id, NOW)
+    merge_accounts(tenant.id, alice.id, bob.id, owner.id, now=NOW)
+
+    state = _state(tenant.id)
+    # bob's first order (o3) was in March: its cohorts change, no day's figures do.
+    assert (state.stale_from, state.cohorts_stale_from) == (None, date(2026, 3, 1))
+    assert rollups.refresh_all(NOW) > 0
+    assert _state(tenant.id).cohorts_stale_from is None
 
 
 def test_time_zone_change_forgets_the_rollups(tenant, restaurant):  # noqa: F811

@@ -157,3 +157,8 @@ def test_refused_periods_name_their_field():
     with pytest.raises(PeriodError) as too_long:
         Period(date(2000, 1, 1), date(2000, 1, 1) + timedelta(days=MAX_DAYS), "UTC")
     assert too_long.value.field == "from"
+    # Days at the ends of the calendar have no start, end or period before: refused, not a crash.
+    for first, last in ((date(1, 1, 1), date(1, 1, 5)), (date(9999, 12, 25), date(9999, 12, 31))):
+        with pytest.raises(PeriodError) as out_of_range:
+            Period(first, last, "Asia/Tokyo")
+        assert out_of_range.value.field == "from"

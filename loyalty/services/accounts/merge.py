@@ -112,10 +112,11 @@ def merge_accounts(
     # Their orders are the survivor's now: its first is the earlier of both.
     firsts = [moment for moment in (survivor.first_order_at, retired.first_order_at) if moment]
     survivor.first_order_at = min(firsts) if firsts else None
-    if retired.first_order_at is not None and rollups.is_late(retired.first_order_at, now):
-        # The moved orders now count in the survivor's joining cohort: rebuild from the first.
+    if retired.first_order_at is not None:
+        # The moved orders now count in the survivor's joining cohort.
         time_zone = db.session.scalar(select(Tenant.time_zone).where(Tenant.id == tenant_id))
-        rollups.note_late_order(tenant_id, time_zone, retired.first_order_at, now)
+        if rollups.is_late(retired.first_order_at, now, time_zone):
+            rollups.note_cohorts_changed(tenant_id, time_zone, retired.first_order_at)
     db.session.flush()
     survivor.points_balance = _ledger_total(survivor.id, "points")
     survivor.cash_balance = _ledger_total(survivor.id, "cash")

@@ -81,7 +81,7 @@ def campaign_stats(tenant_id: int, campaign_key: str, now: datetime) -> Campaign
         return None
     until = max(since, min(row.finalized_at or now, now))
     period, ends = _bucket_ends(since, until)
-    orders, revenue = _member_orders(tenant_id, row, since)
+    orders, revenue = _member_orders(tenant_id, row, since, until)
     return CampaignStats(
         since,
         period,
@@ -128,7 +128,12 @@ def _members_per_state(
             .label("until"),
         )
         .join(Membership, Membership.id == MembershipEvent.membership_id)
-        .where(MembershipEvent.tenant_id == tenant_id, Membership.campaign_id == row.id)
+        .where(
+            MembershipEvent.tenant_id == tenant_id,
+            Membership.campaign_id == row.id,
+            # Moves after the last bucket end cannot change any count: never read them.
+            MembershipEvent.at <= ends[-1][1],
+        )
         .subquery("spans")
     )
     counts: dict[int, dict[str, int]] = {}
@@ -174,9 +179,11 @@ def _messages(tenant_id: int, row: Campaign) -> MessageCounts:
     )
 
 
-def _member_orders(tenant_id: int, row: Campaign, since: datetime) -> tuple[int, int]:
-    """Orders placed (and not cancelled) since the start by accounts that are its members, and
-    what they paid."""
+def _member_orders(
+    tenant_id: int, row: Campaign, since: datetime, until: datetime
+) -> tuple[int, int]:
+    """Orders placed (and not cancelled) from the start until it was finalised (or `until`) by
+    accounts that are its members, and what they paid."""
     members = select(Membership.account_id).where(
         Membership.tenant_id == tenant_id, Membership.campaign_id == row.id
     )
@@ -185,6 +192,7 @@ def _member_orders(tenant_id: int, row: Campaign, since: datetime) -> tuple[int,
             Order.tenant_id == tenant_id,
             Order.status == "placed",
             Order.ordered_at >= since,
+            Order.ordered_at <= until,
             Order.account_id.in_(members),
         )
     ).one()
@@ -297,7 +305,11 @@ def _member_orders_by_campaign(
                     Order.account_id == Membership.account_id,
                     Order.status == "placed",
                     Order.ordered_at >= since,
-                    Order.ordered_at <= now,
+                    # A finalised campaign stops collecting its former members' orders.
+                    Order.ordered_at
+                    <= func.coalesce(
+                        Campaign.finalized_at, literal(now, Campaign.finalized_at.type)
+                    ),
                 ),
             )
             .where(
@@ -386,7 +398,13 @@ def _state_moves(
             .label("until"),
         )
         .join(Membership, Membership.id == MembershipEvent.membership_id)
-        .where(MembershipEvent.tenant_id == tenant_id, Membership.campaign_id == row.id)
+        .where(
+            MembershipEvent.tenant_id == tenant_id,
+            Membership.campaign_id == row.id,
+            # A move from `end` on belongs to later periods: without it, the move before holds
+            # at `end` (its `until` is None), which is what `current` counts.
+            MembershipEvent.at < end,
+        )
         .subquery("history")
     )
     within = and_(history.c.since >= start, history.c.since < end)

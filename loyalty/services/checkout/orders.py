@@ -155,7 +155,7 @@ def _record_order(tenant: OrderTenant, report: OrderReport, now: datetime) -> Or
         "points_withheld": 0,
         "created_at": now,
     }
-    if rollups.is_late(values["ordered_at"], now):
+    if rollups.is_late(values["ordered_at"], now, tenant.time_zone):
         rollups.note_late_order(tenant.id, tenant.time_zone, values["ordered_at"], now)
     if account_id is None:
         # IntegrityError here = a concurrent copy of this order won the insert.
@@ -518,8 +518,8 @@ def _cancel_order(tenant_id: int, report: CancelReport, now: datetime) -> Cancel
     order.cancellation_reason = _reason(report.reason)
     if order.account_id is not None:
         _forget_first_order(order)
-    if rollups.is_late(order.ordered_at, now):
-        time_zone = db.session.scalar(select(Tenant.time_zone).where(Tenant.id == tenant_id))
+    time_zone = db.session.scalar(select(Tenant.time_zone).where(Tenant.id == tenant_id))
+    if rollups.is_late(order.ordered_at, now, time_zone):
         rollups.note_late_order(tenant_id, time_zone, order.ordered_at, now)
     campaign_engine.on_order_cancelled(tenant_id, order, now)
     answer = facts(order)

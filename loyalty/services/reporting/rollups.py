@@ -47,8 +47,6 @@ from ..campaigns.effects import insert_ignoring_duplicates
 
 # About a month of days per transaction: a big rebuild never holds one huge transaction.
 CHUNK_DAYS = 31
-# An order (or its cancel) this much older than `now` may land on a day already rolled up.
-LATE_AFTER = timedelta(hours=24)
 # pg_advisory_xact_lock(class, tenant): one rebuild of a tenant at a time on PostgreSQL (SQLite
 # writers are serialised by the database itself).
 REBUILD_LOCK = 9_000_001
@@ -120,8 +118,9 @@ def day_figures(tenant_id: int, spans: Subquery) -> Select:
     kind, amount = LedgerEntry.kind, LedgerEntry.amount
     # A cancel's reversal of an earn (negative) takes earned points back; of a redeem
     # (positive) gives spent points back.
+    # A debt repayment (negative) takes back points a cancel could not: earned, net.
     earned = case(
-        (kind.in_(("earn", "campaign_credit")), amount),
+        (kind.in_(("earn", "campaign_credit", "debt_repayment")), amount),
         (and_(kind == "reversal", amount < 0), amount),
         else_=0,
     )
@@ -150,17 +149,22 @@ def day_figures(tenant_id: int, spans: Subquery) -> Select:
     )
     no_location = literal(NO_LOCATION, String())
 
-    def members(moment, column: str) -> Select:
+    def members(moment, column: str, *also) -> Select:
         return _part(spans, no_location, **{column: func.count()}).join(
             Account,
-            and_(Account.tenant_id == tenant_id, moment >= spans.c.start, moment < spans.c.end),
+            and_(
+                Account.tenant_id == tenant_id, moment >= spans.c.start, moment < spans.c.end, *also
+            ),
         )
 
+    # Leaving is merged_at, else erased_at: two range conditions, each on its own small
+    # partial index (a coalesce could use none and would read every account per day).
     parts = union_all(
         orders,
         points,
         members(Account.created_at, "members_joined"),
-        members(func.coalesce(Account.merged_at, Account.erased_at), "members_left"),
+        members(Account.merged_at, "members_left"),
+        members(Account.erased_at, "members_left", Account.merged_at.is_(None)),
     ).subquery("parts")
     return select(
         parts.c.key,
@@ -247,6 +251,7 @@ def rebuild(
     state = db.session.get(StatsRollupState, tenant_id, populate_existing=True)
     seen_version = state.stale_version
     first = _first_to_rebuild(tenant_id, time_zone, state, first_day)
+    cohorts_first = min(first or date.max, state.cohorts_stale_from or date.max)
     db.session.commit()
 
     rebuilt = 0
@@ -265,8 +270,8 @@ def rebuild(
     from .cohorts import rebuild_cohorts
 
     _lock_rebuild(tenant_id)
-    if first is not None and first <= yesterday:
-        rebuild_cohorts(tenant_id, time_zone, first, yesterday)
+    if cohorts_first <= yesterday:
+        rebuild_cohorts(tenant_id, time_zone, cohorts_first, yesterday)
     state = db.session.scalar(
         select(StatsRollupState)
         .where(StatsRollupState.tenant_id == tenant_id)
@@ -276,7 +281,7 @@ def rebuild(
     if state is not None:  # None: forgotten meanwhile (time zone changed), read live again
         state.complete_before = today
         if state.stale_version == seen_version:
-            state.stale_from = None
+            state.stale_from = state.cohorts_stale_from = None
         state.built_at = now
     db.session.commit()
     return rebuilt
@@ -294,37 +299,37 @@ def days_to_rebuild(tenant_id: int, now: datetime, first_day: date | None = None
 def _first_to_rebuild(
     tenant_id: int, time_zone: str, state: StatsRollupState | None, first_day: date | None
 ) -> date | None:
-    """`first_day`, or earlier where the previous build left days unbuilt or a late write
-    marked them stale; never built: from the first day of any activity."""
-    if state is None or state.complete_before is None:
-        earliest = _first_active_day(tenant_id, time_zone)
-        return earliest if first_day is None or earliest is None else min(first_day, earliest)
-    return min(
-        first_day or state.complete_before, state.complete_before, state.stale_from or date.max
-    )
+    """`first_day` (default: the first day of any activity), or earlier where the previous
+    build left days unbuilt or a late write marked them stale."""
+    if first_day is None:
+        first_day = _first_active_day(tenant_id, time_zone)
+    if state is None or state.complete_before is None or first_day is None:
+        return first_day
+    return min(first_day, state.complete_before, state.stale_from or date.max)
 
 
 def refresh_all(now: datetime) -> int:
     """`loyalty tick`: rebuild every tenant whose rollups are behind (never built, marked
-    stale, or last built before today) from the first day that needs it; returns days
-    rebuilt."""
+    stale, cohorts a merge changed, or last built before today) from the first day that needs
+    it; returns days rebuilt."""
     behind = db.session.execute(
         select(
             Tenant.id,
             Tenant.time_zone,
             StatsRollupState.complete_before,
             StatsRollupState.stale_from,
+            StatsRollupState.cohorts_stale_from,
         )
         .outerjoin(StatsRollupState, StatsRollupState.tenant_id == Tenant.id)
         .order_by(Tenant.id)
     ).all()
     db.session.rollback()
     rebuilt = 0
-    for tenant_id, time_zone, complete_before, stale_from in behind:
+    for tenant_id, time_zone, complete_before, stale_from, cohorts_stale_from in behind:
         today = local_day(now, time_zone)
         if complete_before is None:
             rebuilt += rebuild(tenant_id, now)
-        elif stale_from is not None or complete_before < today:
+        elif stale_from or cohorts_stale_from or complete_before < today:
             # The day before `complete_before` was "yesterday" then: late orders may have come.
             first = complete_before - timedelta(days=1)
             rebuilt += rebuild(tenant_id, now, min(first, stale_from or first))
@@ -351,14 +356,44 @@ def note_late_order(tenant_id: int, time_zone: str, ordered_at: datetime, now: d
     )
 
 
-def is_late(ordered_at: datetime | None, now: datetime) -> bool:
-    """Whether an order of `ordered_at` may fall on a day already rolled up (pure: no query)."""
-    return ordered_at is not None and now - ordered_at > LATE_AFTER
+def is_late(ordered_at: datetime | None, now: datetime, time_zone: str) -> bool:
+    """Whether an order written now falls on a local day before today, which a build since
+    that day ended may already count (pure: no query)."""
+    return ordered_at is not None and local_day(ordered_at, time_zone) < local_day(now, time_zone)
+
+
+def note_cohorts_changed(tenant_id: int, time_zone: str, since: datetime) -> None:
+    """Orders from `since` on moved between accounts (a merge): the cohorts of their months are
+    stale; the daily figures are not (they do not depend on whose order it is). One UPDATE in
+    the caller's transaction."""
+    month = local_day(since, time_zone).replace(day=1)
+    column = StatsRollupState.cohorts_stale_from
+    db.session.execute(
+        update(StatsRollupState)
+        .where(StatsRollupState.tenant_id == tenant_id)
+        .values(
+            cohorts_stale_from=case(
+                (column.is_(None), month), (column > month, month), else_=column
+            ),
+            stale_version=StatsRollupState.stale_version + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def cohorts_live_from(tenant_id: int, today: date) -> date:
+    """Like `live_from`, for the cohort months: also live from a merge's first moved order."""
+    first = live_from(tenant_id, today)
+    state = db.session.get(StatsRollupState, tenant_id)
+    if state is not None and state.cohorts_stale_from is not None:
+        return min(first, state.cohorts_stale_from)
+    return first
 
 
 def forget(tenant_id: int) -> None:
     """The tenant's days changed meaning (its time zone changed): drop its rollups and their
     state, in the caller's transaction, so everything is read live until the next build."""
+    _lock_rebuild(tenant_id)  # a rebuild running now would write the old days back
     for model in (StatsDay, StatsRewardDay, StatsCohortMonth, StatsRollupState):
         db.session.execute(
             delete(model)

@@ -253,8 +253,6 @@ def _known_zones() -> frozenset[str]:
     return frozenset(available_timezones() | {"UTC"})
 
 
-
-
 # --- the preview ---------------------------------------------------------------------------------
 
 

@@ -85,10 +85,14 @@ def from_validation_error(problem: ValidationError, where: str = "") -> ApiError
     """A request pydantic refused: each error keyed by its JSON path (`states[0].id`)."""
     errors: dict[str, str] = {}
     for item in problem.errors(include_url=False, include_input=False):
-        errors.setdefault(json_path(item["loc"], where), item["msg"])
+        # Our validators' own messages, without the "Value error, " pydantic puts before them.
+        message = item["msg"].removeprefix("Value error, ")
+        errors.setdefault(json_path(item["loc"], where), message)
     field = next(iter(errors), None)
-    message = errors[field] if field and len(errors) == 1 else "; ".join(
-        f"{name or 'body'}: {text}" for name, text in errors.items()
+    message = (
+        errors[field]
+        if field and len(errors) == 1
+        else "; ".join(f"{name or 'body'}: {text}" for name, text in errors.items())
     )
     return ApiError(400, message, field or None, errors=errors)
 

@@ -11,7 +11,11 @@ fall on, and echoes where those days start and end.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from werkzeug.exceptions import NotFound
 
 from ..extensions import db
 from ..models import Tenant
@@ -68,7 +72,7 @@ BAD_PERIOD = Reply(
 def global_campaign(principal: Principal, query: GlobalCampaignStatsQuery) -> GlobalCampaignStats:
     """`cnt` and `stateStats` are the Campaign's own; coupons and pushes count every one the
     campaign issued or registered."""
-    stats = global_campaign_stats(principal.tenant_id, query.name)
+    stats = _named_campaign(global_campaign_stats, principal.tenant_id, query.name)
     return GlobalCampaignStats(
         campaign=stats.campaign,
         name=stats.name,
@@ -102,7 +106,7 @@ def campaign_in_period(principal: Principal, query: CampaignStatsQuery) -> Campa
     coupons issued, used by an order placed and expired within it; pushes registered and
     clicked within it."""
     start, end = _span(query, _time_zone(principal.tenant_id), utcnow())
-    stats = campaign_period_stats(principal.tenant_id, query.name, start, end)
+    stats = _named_campaign(campaign_period_stats, principal.tenant_id, query.name, start, end)
     return CampaignStats(
         campaign=stats.campaign,
         start=to_iso(stats.start),
@@ -164,6 +168,17 @@ def segments(principal: Principal, query: PeriodQuery) -> SegmentStats:
     )
 
 
+Figures = TypeVar("Figures")
+
+
+def _named_campaign(read: Callable[..., Figures], tenant_id: int, name: str, *span) -> Figures:
+    """The figures of the campaign `name` names; its 404 says the query parameter."""
+    try:
+        return read(tenant_id, name, *span)
+    except NotFound as missing:
+        raise ApiError(404, missing.description, "name") from None
+
+
 def _time_zone(tenant_id: int) -> str:
     return db.session.get(Tenant, tenant_id).time_zone
 
@@ -187,7 +202,7 @@ def _within_reason(moment: datetime, field: str) -> datetime:
     """Refuse moments so far off that the restaurant's clock or a default 30 days before them
     would leave the calendar."""
     if not EARLIEST <= moment <= LATEST:
-        raise ApiError(400, f"must be between {to_iso(EARLIEST)} and {to_iso(LATEST)}", field)
+        raise ApiError(400, f"must be after {EARLIEST.year} and before {LATEST.year}", field)
     return moment
 
 

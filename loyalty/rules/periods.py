@@ -23,6 +23,10 @@ PRESETS = (*PRESET_DAYS, "year", "custom")
 DEFAULT_PRESET = "30d"
 # Longer ranges are refused: months as buckets keep a chart readable up to about ten years.
 MAX_DAYS = 3660
+# Days outside these are refused: nothing happened before, and far ends of the calendar have
+# no period before them or no month after.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(9000, 12, 31)
 DAILY_UP_TO = 31
 WEEKLY_UP_TO = 124
 GRANULARITIES = ("day", "week", "month")
@@ -60,11 +64,8 @@ class Period:
             raise PeriodError("the last day is before the first", "to")
         if self.days > MAX_DAYS:
             raise PeriodError(f"a period is at most {MAX_DAYS} days", "from")
-        try:  # days at the very ends of the calendar have no start, end or period before
-            day_start(self.first_day - timedelta(days=self.days), self.time_zone)
-            self.end  # noqa: B018 - computed to refuse it here rather than fail later
-        except OverflowError:
-            raise PeriodError("that day is out of range", "from") from None
+        for day, field in ((self.first_day, "from"), (self.last_day, "to")):
+            _check_in_range(day, field)
 
     @property
     def days(self) -> int:
@@ -135,6 +136,9 @@ def chosen_period(
     preset = preset or ("custom" if first or last else DEFAULT_PRESET)
     if preset != "custom":
         return preset_period(preset, today, time_zone)
+    for day, field in ((first, "from"), (last, "to")):
+        if day is not None:
+            _check_in_range(day, field)
     last = last or today
     first = first or last - timedelta(days=PRESET_DAYS[DEFAULT_PRESET] - 1)
     return Period(first, last, time_zone)
@@ -148,6 +152,11 @@ def day_start(day: date, time_zone: str) -> datetime:
 def local_day(moment: datetime, time_zone: str) -> date:
     """The restaurant's calendar day of an aware moment."""
     return moment.astimezone(zone(time_zone)).date()
+
+
+def _check_in_range(day: date, field: str) -> None:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise PeriodError(f"choose a day from {FIRST_DAY} to {LAST_DAY}", field)
 
 
 def _bucket_days(first: date, last: date, granularity: str) -> list[tuple[date, date]]:

@@ -200,6 +200,7 @@ def test_an_unknown_campaign_is_a_404_and_a_missing_name_a_400(client, stats, ot
         missing = client.get(url + "?name=greeting", headers=stats)
         assert missing.status_code == 404
         assert missing.get_json()["error"] == "not_found"
+        assert missing.get_json()["field"] == "name"
         unnamed = client.get(url, headers=stats)
         assert unnamed.status_code == 400
         assert unnamed.get_json()["field"] == "name"

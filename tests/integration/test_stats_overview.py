@@ -215,11 +215,16 @@ def test_return_rate_of_first_time_members(tenant, restaurant):
     seen = overview(tenant.id, PERIOD, NOW)
 
     # erin first ordered 03-01 00:00 local and again 03-08; bob's first order (o5) was
-    # cancelled, so his first is o3 on 03-07 and his 30 days are still running on 03-20.
-    assert seen.return_rate == ReturnRate(first_time_members=2, returned=1, still_open=1)
-    assert seen.return_rate.rate == 1.0
+    # cancelled, so his first is o3 on 03-07. On 03-20 both still have 30 days running: erin
+    # being back already does not count yet, or a recent period would only count returns.
+    assert seen.return_rate == ReturnRate(first_time_members=2, returned=0, still_open=2)
+    assert seen.return_rate.rate is None
     # alice: first 02-26, back on 03-01.
-    assert seen.previous_return_rate == ReturnRate(1, 1, 0)
+    assert seen.previous_return_rate == ReturnRate(1, 0, 1)  # her 30 days end on 03-28
+    # On 04-10 every window is over: erin came back within hers, bob did not.
+    later = overview(tenant.id, PERIOD, datetime(2026, 4, 10, tzinfo=UTC))
+    assert later.return_rate == ReturnRate(first_time_members=2, returned=1, still_open=0)
+    assert later.return_rate.rate == 0.5
 
 
 def test_liability_is_the_sum_of_balances_priced_at_the_best_money_reward(tenant, restaurant):

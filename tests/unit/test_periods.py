@@ -158,7 +158,13 @@ def test_refused_periods_name_their_field():
         Period(date(2000, 1, 1), date(2000, 1, 1) + timedelta(days=MAX_DAYS), "UTC")
     assert too_long.value.field == "from"
     # Days at the ends of the calendar have no start, end or period before: refused, not a crash.
-    for first, last in ((date(1, 1, 1), date(1, 1, 5)), (date(9999, 12, 25), date(9999, 12, 31))):
+    for first, last, field in (
+        (date(1, 1, 1), date(1, 1, 5), "from"),
+        (date(9000, 12, 25), date(9001, 1, 2), "to"),
+    ):
         with pytest.raises(PeriodError) as out_of_range:
             Period(first, last, "Asia/Tokyo")
-        assert out_of_range.value.field == "from"
+        assert out_of_range.value.field == field
+    with pytest.raises(PeriodError) as no_start:
+        chosen_period("custom", None, date(1, 1, 15), date(2026, 3, 1), "UTC")
+    assert no_start.value.field == "to"

@@ -39,14 +39,14 @@ CAMPAIGN = {
     ],
 }
 PAGES = ("/stats/", "/stats/cohorts", "/stats/campaigns", "/stats/segments")
-CSVS = (
+RANGED_CSVS = (
     "/stats/overview.csv",
     "/stats/rewards.csv",
     "/stats/coupons.csv",
-    "/stats/cohorts.csv",
-    "/stats/campaigns.csv",
     "/stats/segments.csv",
 )
+# Cohorts and campaigns do not depend on the range: they ignore it.
+CSVS = (*RANGED_CSVS, "/stats/cohorts.csv", "/stats/campaigns.csv")
 
 
 def ordered(
@@ -163,8 +163,12 @@ def test_a_bad_range_is_a_form_error_on_the_page_and_400_for_a_csv(
         page = text(response)
         assert f'id="{field}-error"' in page and message in page
         assert 'data-figure="orders"' not in page
-    for path in CSVS:
+    for path in RANGED_CSVS:
         assert owner_client.get(f"{path}?{query}").status_code == 400
+    for path in ("/stats/cohorts.csv", "/stats/campaigns.csv"):
+        ignored = owner_client.get(f"{path}?{query}")
+        assert ignored.status_code == 200
+        assert "-20" not in ignored.headers["Content-Disposition"]  # no days in its name
 
 
 def test_htmx_gets_only_the_body_with_vary_and_the_address_to_push(owner_client, history):
@@ -286,3 +290,13 @@ def test_rewards_redeemed_and_what_the_open_points_are_worth(owner_client, tenan
         ["reward_id", "title", "redemptions", "points"],
         [str(coffee.id), "Coffee", "1", "15"],
     ]
+
+
+def test_stats_pages_are_never_cached_and_a_bogus_location_is_not_echoed(owner_client, history):
+    bogus = "x" * 5_000
+    response = owner_client.get(f"/stats/?range=30d&location={bogus}")
+
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert 'id="range-location-error"' in text(response)
+    assert bogus not in text(response)

@@ -53,6 +53,7 @@ def parse_range(args: Mapping[str, str], today: date, time_zone: str) -> StatsRa
         errors["range"] = f"choose one of {', '.join(label for _key, label in PRESET_LABELS)}"
     if location and len(location) > LOCATION_MAX:
         errors["location"] = "that is not a location id"
+        location = None  # not echoed back into the page, the tabs and the links
     days = {}
     if preset == "custom":
         for name, text in (("from", first_text), ("to", last_text)):

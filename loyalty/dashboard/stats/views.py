@@ -13,7 +13,7 @@ from flask import Response, abort, make_response, redirect, render_template, req
 from flask_login import login_required
 
 from ...models import Tenant, utcnow
-from ...rules.periods import local_day
+from ...rules.periods import Period, local_day
 from ...services.campaigns.stats import campaigns_side_by_side
 from ...services.reporting.cohorts import cohorts
 from ...services.reporting.exports import csv_lines, safe_cell
@@ -104,7 +104,7 @@ def overview_csv():
     tenant = current_tenant()
     chosen = _csv_range(tenant)
     figures = overview(tenant.id, chosen.period, utcnow(), chosen.location)
-    return _csv(tenant, chosen, "overview", [OVERVIEW_COLUMNS, *overview_rows(figures)])
+    return _csv(tenant, "overview", [OVERVIEW_COLUMNS, *overview_rows(figures)], chosen.period)
 
 
 @bp.route("/rewards.csv")
@@ -114,7 +114,7 @@ def rewards_csv():
     chosen = _csv_range(tenant)
     figures = overview(tenant.id, chosen.period, utcnow(), chosen.location)
     rows = [[r.reward_id, r.title, r.redemptions, r.points] for r in figures.rewards]
-    return _csv(tenant, chosen, "rewards", [REWARD_COLUMNS, *rows])
+    return _csv(tenant, "rewards", [REWARD_COLUMNS, *rows], chosen.period)
 
 
 @bp.route("/coupons.csv")
@@ -124,14 +124,13 @@ def coupons_csv():
     chosen = _csv_range(tenant)
     figures = overview(tenant.id, chosen.period, utcnow(), chosen.location)
     rows = [[c.campaign_key, c.name, c.issued, c.redeemed] for c in figures.coupons]
-    return _csv(tenant, chosen, "coupons", [COUPON_COLUMNS, *rows])
+    return _csv(tenant, "coupons", [COUPON_COLUMNS, *rows], chosen.period)
 
 
 @bp.route("/cohorts.csv")
 @login_required
 def cohorts_csv():
     tenant = current_tenant()
-    chosen = _csv_range(tenant)
     table = cohorts(tenant.id, tenant.time_zone, _today(tenant))
     most = max((len(cohort.active) for cohort in table.cohorts), default=0)
     header = ["month", "members", *(f"active_month_{i}" for i in range(most))]
@@ -140,14 +139,13 @@ def cohorts_csv():
         + [""] * (most - len(cohort.active))
         for cohort in table.cohorts
     ]
-    return _csv(tenant, chosen, "cohorts", [header, *rows])
+    return _csv(tenant, "cohorts", [header, *rows])
 
 
 @bp.route("/campaigns.csv")
 @login_required
 def campaigns_csv():
     tenant = current_tenant()
-    chosen = _csv_range(tenant)
     rows = [
         [
             c.key,
@@ -165,7 +163,7 @@ def campaigns_csv():
         ]
         for c in campaigns_side_by_side(tenant.id, utcnow())
     ]
-    return _csv(tenant, chosen, "campaigns", [CAMPAIGN_COLUMNS, *rows])
+    return _csv(tenant, "campaigns", [CAMPAIGN_COLUMNS, *rows])
 
 
 @bp.route("/segments.csv")
@@ -179,7 +177,7 @@ def segments_csv():
         for breakdown in stats.breakdowns
         for group in breakdown.groups
     ]
-    return _csv(tenant, chosen, "segments", [SEGMENT_COLUMNS, *rows])
+    return _csv(tenant, "segments", [SEGMENT_COLUMNS, *rows], chosen.period)
 
 
 def _today(tenant: Tenant):
@@ -226,8 +224,10 @@ def _page(name: str, chosen: StatsRange, **context) -> Response:
         **context,
     )
     response = make_response(page)
-    # The same URL answers a page or its body: caches must keep them apart.
+    # The same URL answers a page or its body: caches must keep them apart. Revenue and what
+    # the restaurant owes stay out of shared and disk caches.
     response.vary.add("HX-Request")
+    response.headers["Cache-Control"] = "private, no-store"
     if body_only and not chosen.errors:
         response.headers["HX-Push-Url"] = canonical  # not the form's empty fields
     return response
@@ -238,11 +238,15 @@ def _asked(chosen: StatsRange) -> bool:
     return dict(request.args) != chosen.args()
 
 
-def _csv(tenant: Tenant, chosen: StatsRange, name: str, rows: Iterable[Iterable]) -> Response:
+def _csv(
+    tenant: Tenant, name: str, rows: Iterable[Iterable], period: Period | None = None
+) -> Response:
+    """A download named after what it holds: the range's days when it depends on one (cohorts
+    and campaigns do not)."""
     cells = ([safe_cell(value) for value in row] for row in rows)
     response = Response(csv_lines(cells), mimetype="text/csv")
-    period = chosen.period
-    filename = f"{tenant.slug}-{name}-{period.first_day}-{period.last_day}.csv"
+    days = f"-{period.first_day}-{period.last_day}" if period else ""
+    filename = f"{tenant.slug}-{name}{days}.csv"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response

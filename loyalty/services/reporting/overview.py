@@ -139,13 +139,19 @@ class ReturnRate:
     """Members whose first placed order is in the period, and which of them came back."""
 
     first_time_members: int
-    returned: int  # ordered again within 30 days of their first order
-    still_open: int  # not back yet, and their 30 days have not ended at `now`
+    returned: int  # of those whose 30 days are over, ordered again within them
+    still_open: int  # their 30 days have not ended at `now`: left out of the rate
+
+    @property
+    def settled(self) -> int:
+        """First-time members whose 30 days are over: the rate's whole."""
+        return self.first_time_members - self.still_open
 
     @property
     def rate(self) -> float | None:
-        """Returned of those whose outcome is known (back already, or their 30 days over)."""
-        return _ratio(self.returned, self.first_time_members - self.still_open)
+        """Returned of those whose 30 days are over. Counting the open ones who already came
+        back (but not those who may yet) would bias a recent period upwards."""
+        return _ratio(self.returned, self.settled)
 
 
 @dataclass(frozen=True)
@@ -397,8 +403,8 @@ def _return_rate(tenant_id: int, period: Period, now: datetime) -> ReturnRate:
     row = db.session.execute(
         select(
             func.count(),
-            func.coalesce(func.sum(case((again, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((and_(~again, open_window), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((and_(again, ~open_window), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((open_window, 1), else_=0)), 0),
         ).where(
             Account.tenant_id == tenant_id,
             first >= period.start,

@@ -80,12 +80,18 @@ def configure_logger(app: Flask) -> None:
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """WAL for concurrent readers, a busy timeout instead of 'database is locked', real FKs.
+def _connection_settings(dbapi_connection, _record) -> None:
+    """SQLite: WAL for concurrent readers, a busy timeout instead of 'database is locked', real
+    FKs. PostgreSQL: no JIT, which compiles for seconds before short reports and never pays
+    back on these queries (measured in bench/stats.py).
 
     The database file is made 0600 before WAL mode starts (SQLite gives its -wal and -shm
     files the database's mode): it holds webhook secrets.
     """
+    if type(dbapi_connection).__module__.startswith("psycopg"):
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET jit = off")
+        dbapi_connection.commit()  # a SET inside a rolled-back transaction would be undone
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         for _seq, name, path in cursor.execute("PRAGMA database_list").fetchall():

@@ -21,13 +21,14 @@ class Order(TenantScoped, db.Model):
         UniqueConstraint("tenant_id", "external_id"),
         Index("ix_orders_account_ordered", "account_id", "ordered_at"),
         Index("ix_orders_tenant_ordered", "tenant_id", "ordered_at"),
-        # Members' placed orders by time, with the account: active members counted from the
-        # index alone.
+        # Members' placed orders by time, with the account and location: active members (of
+        # one location too) counted from the index alone.
         Index(
             "ix_orders_member_activity",
             "tenant_id",
             "ordered_at",
             "account_id",
+            "location_id",
             sqlite_where=text("status = 'placed' AND account_id IS NOT NULL"),
             postgresql_where=text("status = 'placed' AND account_id IS NOT NULL"),
         ),

@@ -78,7 +78,7 @@ def upgrade():
         batch_op.create_index('ix_coupons_used_order', ['used_order_id'], unique=False, sqlite_where=sa.text('used_order_id IS NOT NULL'), postgresql_where=sa.text('used_order_id IS NOT NULL'))
 
     with op.batch_alter_table('orders', schema=None, recreate='never') as batch_op:
-        batch_op.create_index('ix_orders_member_activity', ['tenant_id', 'ordered_at', 'account_id'], unique=False, sqlite_where=sa.text("status = 'placed' AND account_id IS NOT NULL"), postgresql_where=sa.text("status = 'placed' AND account_id IS NOT NULL"))
+        batch_op.create_index('ix_orders_member_activity', ['tenant_id', 'ordered_at', 'account_id', 'location_id'], unique=False, sqlite_where=sa.text("status = 'placed' AND account_id IS NOT NULL"), postgresql_where=sa.text("status = 'placed' AND account_id IS NOT NULL"))
 
     # ### end Alembic commands ###
     # Existing accounts: their first placed order, and when a merged one was merged (its

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import (
+    ColumnElement,
     Date,
     Integer,
     Select,
@@ -93,10 +94,28 @@ def span_table(spans: Sequence[Span]) -> Subquery:
     ).subquery("spans")
 
 
-def day_figures(tenant_id: int, spans: Subquery) -> Select:
+def _bounds(spans: Sequence[Span]) -> tuple[datetime, datetime]:
+    """Where the spans start and end together: repeated as plain range conditions beside the
+    join to the span table, so the planner sees how few rows each source gives (it cannot
+    tell from the join, and would hash every order of the tenant instead)."""
+    return min(span.start or BEGINNING for span in spans), max(span.end for span in spans)
+
+
+def day_figures(tenant_id: int, span_list: Sequence[Span]) -> Select:
     """(key, location_id, *DAY_COLUMNS) per span and location: placed orders by `ordered_at`,
     points entries by `created_at` (at the location of their order), members joining by
     `created_at` and leaving by `merged_at`, else `erased_at`."""
+    spans = span_table(span_list)
+    first, last = _bounds(span_list)
+
+    def within(moment) -> ColumnElement[bool]:
+        return and_(
+            moment >= spans.c.start,
+            moment < spans.c.end,
+            moment >= literal(first, UTCDateTime()),
+            moment < literal(last, UTCDateTime()),
+        )
+
     member = Order.account_id.is_not(None)
     location = func.coalesce(Order.location_id, NO_LOCATION)
     orders = _part(
@@ -111,8 +130,7 @@ def day_figures(tenant_id: int, spans: Subquery) -> Select:
         and_(
             Order.tenant_id == tenant_id,
             Order.status == "placed",
-            Order.ordered_at >= spans.c.start,
-            Order.ordered_at < spans.c.end,
+            within(Order.ordered_at),
         ),
     )
     kind, amount = LedgerEntry.kind, LedgerEntry.amount
@@ -141,8 +159,7 @@ def day_figures(tenant_id: int, spans: Subquery) -> Select:
             and_(
                 LedgerEntry.tenant_id == tenant_id,
                 LedgerEntry.unit == "points",
-                LedgerEntry.created_at >= spans.c.start,
-                LedgerEntry.created_at < spans.c.end,
+                within(LedgerEntry.created_at),
             ),
         )
         .outerjoin(Order, Order.id == LedgerEntry.order_id)
@@ -152,9 +169,7 @@ def day_figures(tenant_id: int, spans: Subquery) -> Select:
     def members(moment, column: str, *also) -> Select:
         return _part(spans, no_location, **{column: func.count()}).join(
             Account,
-            and_(
-                Account.tenant_id == tenant_id, moment >= spans.c.start, moment < spans.c.end, *also
-            ),
+            and_(Account.tenant_id == tenant_id, within(moment), *also),
         )
 
     # Leaving is merged_at, else erased_at: two range conditions, each on its own small
@@ -187,9 +202,11 @@ def _part(spans: Subquery, location, **counted) -> Select:
     )
 
 
-def reward_figures(tenant_id: int, spans: Subquery) -> Select:
+def reward_figures(tenant_id: int, span_list: Sequence[Span]) -> Select:
     """(key, location_id, reward_id, redemptions, points) per span, location and reward: redeem
     entries of a reward less the reversals of them (a cancel giving the points back)."""
+    spans = span_table(span_list)
+    first, last = _bounds(span_list)
     location = func.coalesce(Order.location_id, NO_LOCATION)
     return (
         select(
@@ -209,6 +226,8 @@ def reward_figures(tenant_id: int, spans: Subquery) -> Select:
                 LedgerEntry.reward_id.is_not(None),
                 LedgerEntry.created_at >= spans.c.start,
                 LedgerEntry.created_at < spans.c.end,
+                LedgerEntry.created_at >= literal(first, UTCDateTime()),
+                LedgerEntry.created_at < literal(last, UTCDateTime()),
             ),
         )
         .outerjoin(Order, Order.id == LedgerEntry.order_id)
@@ -411,12 +430,10 @@ def _rebuild_days(tenant_id: int, time_zone: str, first: date, last: date) -> No
             .where(model.tenant_id == tenant_id, model.day >= first, model.day <= last)
             .execution_options(synchronize_session=False)
         )
-    spans = span_table(
-        [
-            Span(day, day_start(day, time_zone), day_start(day + timedelta(days=1), time_zone))
-            for day in (first + timedelta(days=n) for n in range((last - first).days + 1))
-        ]
-    )
+    spans = [
+        Span(day, day_start(day, time_zone), day_start(day + timedelta(days=1), time_zone))
+        for day in (first + timedelta(days=n) for n in range((last - first).days + 1))
+    ]
     days = day_figures(tenant_id, spans).subquery("days")
     db.session.execute(
         insert(StatsDay).from_select(

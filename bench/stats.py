@@ -850,8 +850,11 @@ def measure_pages(
                     timing.status = answer.status_code
                     timing.error = answer.text[:200]
                     break
-            note(f"  {page.label}: p50 {timing.p50} ms, p99 {timing.p99} ms")
-        timing.load_after = os.getloadavg()[0]
+            timing.load_after = os.getloadavg()[0]
+            note(
+                f"  {page.label}: p50 {timing.p50} ms, p99 {timing.p99} ms"
+                f" (load {timing.load_before:.2f} -> {timing.load_after:.2f})"
+            )
         timings.append(timing)
     return timings
 

@@ -29,7 +29,6 @@ FIRST_DAY = date(1900, 1, 1)
 LAST_DAY = date(9000, 12, 31)
 DAILY_UP_TO = 31
 WEEKLY_UP_TO = 124
-GRANULARITIES = ("day", "week", "month")
 
 
 class PeriodError(ValueError):

@@ -4,6 +4,7 @@ days (not UTC's) decide where an order counts, on both databases."""
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -22,6 +23,7 @@ from loyalty.services.reporting.overview import (
     OVERVIEW_COLUMNS,
     Figures,
     ReturnRate,
+    glance,
     overview,
     overview_rows,
 )
@@ -321,3 +323,13 @@ def test_a_return_counts_within_thirty_days_only(tenant):
     # On 03-20 nobody's 30 days are over, and nobody is back yet: no rate to give.
     assert on_the_20th == ReturnRate(3, 0, 3)
     assert on_the_20th.rate is None
+
+
+def test_homes_glance_has_the_overviews_figures_without_its_distinct_counts(tenant, restaurant):
+    seen, glanced = overview(tenant.id, PERIOD, NOW), glance(tenant.id, PERIOD, NOW)
+
+    assert glanced.current == replace(seen.current, active_members=0)
+    assert [entry.bucket for entry in glanced.buckets] == [entry.bucket for entry in seen.buckets]
+    assert [entry.figures for entry in glanced.buckets] == [
+        replace(entry.figures, active_members=0) for entry in seen.buckets
+    ]

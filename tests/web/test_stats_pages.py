@@ -300,3 +300,10 @@ def test_stats_pages_are_never_cached_and_a_bogus_location_is_not_echoed(owner_c
     assert response.headers["Cache-Control"] == "private, no-store"
     assert 'id="range-location-error"' in text(response)
     assert bogus not in text(response)
+
+
+def test_a_repeated_parameter_redirects_to_the_canonical_address(owner_client, history):
+    response = owner_client.get("/stats/?range=7d&range=90d")
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/stats/?range=7d")

@@ -6,7 +6,7 @@ from flask_login import login_required
 from ...models import utcnow
 from ...rules.periods import local_day, preset_period
 from ...services.checkout.orders import held_orders_page
-from ...services.reporting.overview import overview
+from ...services.reporting.overview import glance
 from ..access import current_tenant
 from . import bp
 
@@ -24,7 +24,7 @@ def index():
     period = preset_period(HOME_RANGE, local_day(now, tenant.time_zone), tenant.time_zone)
     return render_template(
         "home/index.html",
-        overview=overview(tenant.id, period, now),
+        glance=glance(tenant.id, period, now),
         stats_range=HOME_RANGE,
         held=held_orders_page(tenant.id, per_page=HELD_SHOWN),
         tenant=tenant,

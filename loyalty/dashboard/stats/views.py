@@ -235,7 +235,8 @@ def _page(name: str, chosen: StatsRange, **context) -> Response:
 
 def _asked(chosen: StatsRange) -> bool:
     """Whether the query says more (or otherwise) than its canonical form."""
-    return dict(request.args) != chosen.args()
+    asked = request.args.to_dict(flat=False)  # a repeated parameter is not canonical either
+    return asked != {name: [value] for name, value in chosen.args().items()}
 
 
 def _csv(

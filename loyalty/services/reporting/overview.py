@@ -213,6 +213,24 @@ def overview(
     )
 
 
+@dataclass(frozen=True)
+class Glance:
+    """Home's tiles: a period's members and additive figures per bucket, without the distinct
+    and per-guest counts an overview reads (its `active_members` are not counted: 0)."""
+
+    period: Period
+    current: Figures
+    buckets: tuple[BucketFigures, ...]
+
+
+def glance(tenant_id: int, period: Period, now: datetime) -> Glance:
+    """The period's figures read from the rollups (and live days) alone: cheap enough for the
+    page every sign-in lands on."""
+    cut = live_from(tenant_id, local_day(now, period.time_zone))
+    current, buckets = _figures(tenant_id, period, cut, None, per_bucket=False, active=False)
+    return Glance(period, current, buckets)
+
+
 def overview_rows(overview: Overview) -> list[list[str | int]]:
     """The overview's buckets as CSV rows in OVERVIEW_COLUMNS order, the bucket as its first
     day's ISO date."""
@@ -224,14 +242,20 @@ def overview_rows(overview: Overview) -> list[list[str | int]]:
 
 
 def _figures(
-    tenant_id: int, period: Period, cut: date, location: str | None, per_bucket: bool = True
+    tenant_id: int,
+    period: Period,
+    cut: date,
+    location: str | None,
+    per_bucket: bool = True,
+    active: bool = True,
 ) -> tuple[Figures, tuple[BucketFigures, ...]]:
     """The period's figures and each bucket's: additive ones summed per bucket (rollups before
     `cut`, live from it), members and liability carried from before the period. Without
-    `per_bucket` (a comparison period) the buckets' active members are not counted (zero)."""
+    `per_bucket` (a comparison period) the buckets' active members are not counted (zero);
+    without `active`, the period's neither."""
     sums = _bucket_sums(tenant_id, period.buckets, period.time_zone, cut, location)
     opening = _opening(tenant_id, period, cut)
-    active = _active_members(tenant_id, period.buckets, location) if per_bucket else {}
+    active_per_bucket = _active_members(tenant_id, period.buckets, location) if per_bucket else {}
     members, liability = opening["members"], opening["points_net"]
     rows = []
     for number, bucket in enumerate(period.buckets):
@@ -239,11 +263,13 @@ def _figures(
         members += day.get("members_joined", 0) - day.get("members_left", 0)
         liability += day.get("points_net", 0)
         rows.append(
-            BucketFigures(bucket, _figures_of(day, members, active.get(number, 0), liability))
+            BucketFigures(
+                bucket, _figures_of(day, members, active_per_bucket.get(number, 0), liability)
+            )
         )
     whole = {name: sum(row.get(name, 0) for row in sums.values()) for name in DAY_COLUMNS}
     span = Span(0, period.start, period.end)
-    total_active = _active_members_in(tenant_id, [span], location).get(0, 0)
+    total_active = _active_members_in(tenant_id, [span], location).get(0, 0) if active else 0
     return _figures_of(whole, members, total_active, liability), tuple(rows)
 
 

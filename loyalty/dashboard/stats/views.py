@@ -17,7 +17,13 @@ from ...rules.periods import Period, local_day
 from ...services.campaigns.stats import campaigns_side_by_side
 from ...services.reporting.cohorts import cohorts
 from ...services.reporting.exports import csv_lines, safe_cell
-from ...services.reporting.overview import OVERVIEW_COLUMNS, overview, overview_rows
+from ...services.reporting.overview import (
+    OVERVIEW_COLUMNS,
+    coupons_by_campaign,
+    overview,
+    overview_rows,
+    rewards_redeemed,
+)
 from ...services.reporting.segment_stats import segment_stats
 from ..access import current_tenant
 from ..storable import refuse_unstorable_text
@@ -112,8 +118,8 @@ def overview_csv():
 def rewards_csv():
     tenant = current_tenant()
     chosen = _csv_range(tenant)
-    figures = overview(tenant.id, chosen.period, utcnow(), chosen.location)
-    rows = [[r.reward_id, r.title, r.redemptions, r.points] for r in figures.rewards]
+    redeemed = rewards_redeemed(tenant.id, chosen.period, utcnow(), chosen.location)
+    rows = [[r.reward_id, r.title, r.redemptions, r.points] for r in redeemed]
     return _csv(tenant, "rewards", [REWARD_COLUMNS, *rows], chosen.period)
 
 
@@ -122,8 +128,8 @@ def rewards_csv():
 def coupons_csv():
     tenant = current_tenant()
     chosen = _csv_range(tenant)
-    figures = overview(tenant.id, chosen.period, utcnow(), chosen.location)
-    rows = [[c.campaign_key, c.name, c.issued, c.redeemed] for c in figures.coupons]
+    coupons = coupons_by_campaign(tenant.id, chosen.period, chosen.location)
+    rows = [[c.campaign_key, c.name, c.issued, c.redeemed] for c in coupons]
     return _csv(tenant, "coupons", [COUPON_COLUMNS, *rows], chosen.period)
 
 

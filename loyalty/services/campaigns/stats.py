@@ -81,7 +81,7 @@ def campaign_stats(tenant_id: int, campaign_key: str, now: datetime) -> Campaign
         return None
     until = max(since, min(row.finalized_at or now, now))
     period, ends = _bucket_ends(since, until)
-    orders, revenue = _member_orders(tenant_id, row, since, until)
+    orders, revenue = _member_orders_by_campaign(tenant_id, [row], now).get(row.id, (0, 0))
     return CampaignStats(
         since,
         period,
@@ -179,26 +179,6 @@ def _messages(tenant_id: int, row: Campaign) -> MessageCounts:
     )
 
 
-def _member_orders(
-    tenant_id: int, row: Campaign, since: datetime, until: datetime
-) -> tuple[int, int]:
-    """Orders placed (and not cancelled) from the start until it was finalised (or `until`) by
-    accounts that are its members, and what they paid."""
-    members = select(Membership.account_id).where(
-        Membership.tenant_id == tenant_id, Membership.campaign_id == row.id
-    )
-    count, paid = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(Order.payment_amount), 0)).where(
-            Order.tenant_id == tenant_id,
-            Order.status == "placed",
-            Order.ordered_at >= since,
-            Order.ordered_at <= until,
-            Order.account_id.in_(members),
-        )
-    ).one()
-    return count, paid
-
-
 # --- every campaign side by side
 
 
@@ -286,8 +266,9 @@ def _messages_by_campaign(tenant_id: int, rows: list[Campaign]) -> dict[tuple[st
 def _member_orders_by_campaign(
     tenant_id: int, rows: list[Campaign], now: datetime
 ) -> dict[int, tuple[int, int]]:
-    """Campaign id -> (orders, paid) of its members from its start to `now`, as _member_orders
-    counts them: a membership is one per account and campaign, so no order counts twice."""
+    """Campaign id -> (orders, paid): placed orders of its members from its start until it was
+    finalised (or `now`); a membership is one per account and campaign, so no order counts
+    twice. The campaign page and the side-by-side table both read it."""
     since = func.coalesce(Campaign.started_at, Campaign.initialized_at)
     return {
         campaign_id: (count, paid)

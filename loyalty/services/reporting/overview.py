@@ -231,6 +231,21 @@ def glance(tenant_id: int, period: Period, now: datetime) -> Glance:
     return Glance(period, current, buckets)
 
 
+def rewards_redeemed(
+    tenant_id: int, period: Period, now: datetime, location: str | None = None
+) -> tuple[RewardRedemptions, ...]:
+    """The overview's `rewards` alone (its CSV): no other figure is read."""
+    cut = live_from(tenant_id, local_day(now, period.time_zone))
+    return _rewards(tenant_id, period, cut, location)
+
+
+def coupons_by_campaign(
+    tenant_id: int, period: Period, location: str | None = None
+) -> tuple[CampaignCoupons, ...]:
+    """The overview's `coupons` alone (its CSV)."""
+    return _coupons(tenant_id, period, location)
+
+
 def overview_rows(overview: Overview) -> list[list[str | int]]:
     """The overview's buckets as CSV rows in OVERVIEW_COLUMNS order, the bucket as its first
     day's ISO date."""

@@ -15,6 +15,7 @@ from .deliverect import DeliverectAccount, DeliverectLink, RefusedRegistration, 
 from .earning import EarningRule
 from .job import JobWatermark
 from .ledger import Hold, LedgerEntry
+from .members import GuestSession, SsoCode, SsoToken, WebShop
 from .notification import NotificationSettings, OutboxMessage, PushDevice
 from .order import Order
 from .reward import Reward
@@ -38,6 +39,7 @@ __all__ = [
     "DeliverectAccount",
     "DeliverectLink",
     "EarningRule",
+    "GuestSession",
     "Hold",
     "JobWatermark",
     "LedgerEntry",
@@ -52,6 +54,8 @@ __all__ = [
     "RefusedRegistration",
     "Reward",
     "Segment",
+    "SsoCode",
+    "SsoToken",
     "StatsCohortMonth",
     "StatsDay",
     "StatsRewardDay",
@@ -59,6 +63,7 @@ __all__ = [
     "Tenant",
     "Tier",
     "User",
+    "WebShop",
     "WebhookCall",
     "utcnow",
 ]

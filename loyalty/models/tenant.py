@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Integer, String
+from sqlalchemy import JSON, Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -49,6 +49,22 @@ class Tenant(Timestamps, db.Model):
     # Web origins (scheme://host[:port]) of admin or guest apps allowed to call the API from a
     # browser (CORS); empty = none.
     api_allowed_origins: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    # The guest pages wear the restaurant's look: a logo (an https address), a colour (#rrggbb)
+    # and the terms a guest accepts on joining (an https address).
+    logo_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    brand_colour: Mapped[str | None] = mapped_column(String(7), nullable=True)
+    terms_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # Deliverect single sign-on: with it on, registration hands Deliverect our token endpoint
+    # and this client. The secret must be sent back in registration answers, so it is stored as
+    # issued, like the webhook secret, and rendered only when issued.
+    sso_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    sso_environment: Mapped[str] = mapped_column(
+        String(16), default="production", server_default="production"
+    )  # "staging" | "production": which Deliverect SSO address the guests are sent to
+    sso_client_id: Mapped[str | None] = mapped_column(
+        String(48), unique=True, index=True, nullable=True
+    )
+    sso_client_secret: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
     def __repr__(self) -> str:
         return f"<Tenant {self.slug}>"

@@ -52,12 +52,14 @@ def register_security_headers(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .api import register_api
     from .dashboard import register_dashboard
+    from .members import bp as members
     from .webhooks import webhooks
 
     register_dashboard(app)
     register_api(app)
     csrf.exempt(webhooks)  # authenticated by HMAC signature instead
     app.register_blueprint(webhooks)
+    app.register_blueprint(members)  # guest pages, /m/<tenant>/
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -59,6 +59,19 @@ class Defaults:
     CUSTOMER_CODE_ATTEMPTS = 5
     # At most this many codes are sent to one account in an hour; further requests send nothing.
     CUSTOMER_CODES_PER_HOUR = 5
+    # A guest signed in on the member pages (/m/<tenant>/) stays signed in this many days.
+    GUEST_SESSION_DAYS = 30
+    # Deliverect single sign-on: a guest's "Order online" code works once, for this many
+    # seconds; the access token Deliverect exchanges it for lives this long, and its refresh
+    # token (single use, each refresh hands out a new pair) this many days.
+    SSO_CODE_SECONDS = 120
+    SSO_ACCESS_TOKEN_SECONDS = 3600
+    SSO_REFRESH_TOKEN_DAYS = 30
+    # Where guests are sent to sign in to a web shop, by the tenant's SSO environment.
+    DELIVERECT_SSO_BASE_URLS = {
+        "staging": "https://api.staging.deliverect.com",
+        "production": "https://api.deliverect.com",
+    }
 
 
 def load_settings(app, overrides: dict | None) -> None:

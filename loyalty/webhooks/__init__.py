@@ -28,7 +28,7 @@ def bound_body() -> Response | None:
 
 
 from ..errors import register_json_errors  # noqa: E402
-from . import channel, views  # noqa: E402,F401
+from . import channel, sso, views  # noqa: E402,F401
 
 # Routing 404/405s and unexpected errors under our prefixes answer in the contract's shape.
 register_json_errors("/webhooks/", render_http_error)

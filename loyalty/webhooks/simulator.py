@@ -38,7 +38,13 @@ PROFILE_KEYS = {
 STATUSES = {"unknown", "activation_pending", "active", "blocked_by_provider"}
 OFFER_TYPES = {"flat_off", "percent_off", "fixed_amount", "free"}
 SCOPE_TYPES = {"order", "item", "product"}
-SCENARIOS = ("full", "smoke")
+SCENARIOS = ("full", "smoke", "sso")
+SSO_KEYS = ("oauthUrl", "oauthClientId", "oauthClientSecret")
+TOKEN_KEYS = {"token_type", "scope", "created_at", "access_token"}
+# Shown as HIDDEN wherever exchanges are printed or rendered: the SSO client secret must not
+# appear anywhere after Settings issued it, nor codes and tokens that would still work.
+SSO_SECRETS = ("oauthClientSecret", "client_secret", "code", "access_token", "refresh_token")
+HIDDEN = "[hidden]"
 
 # (method, url, body bytes, headers) -> (status, body bytes); raises OSError when unreachable.
 Transport = Callable[[str, str, bytes | None, dict[str, str]], tuple[int, bytes]]
@@ -85,8 +91,9 @@ class Exchange:
     url: str
     request_body: Any
     status: int | None = None
-    response_body: Any = None
+    response_body: Any = None  # as shown: single sign-on secrets hidden (SSO_SECRETS)
     problems: list[str] = field(default_factory=list)
+    answer: Any = field(default=None, repr=False)  # the answer as received, for the checks
 
     @property
     def ok(self) -> bool:
@@ -105,8 +112,14 @@ class Simulator:
         secret: str,
         transport: Transport | None = None,
         timeout: float = 10.0,
+        sso_code: str | None = None,
+        sso_customer: str | None = None,
     ):
         self.base_url = base_url.rstrip("/")
+        # The sso scenario: a code a guest's "Order online" created, and (optionally) the
+        # guest's e-mail or phone, which Get Customer with the token must answer.
+        self.sso_code = sso_code
+        self.sso_customer = sso_customer
         self.api_key = api_key
         self.secret = secret
         self.send = transport or urllib_transport(timeout)
@@ -132,18 +145,23 @@ class Simulator:
         query: dict | None = None,
         signed: bool = True,
         raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Exchange:
         if query:
             url = f"{url}?{urlencode(query)}"
         body_bytes = (
             raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
         )
-        headers = {"Accept": "application/json", "User-Agent": "Deliverect/loyalty-simulator"}
+        headers = {
+            "Accept": "application/json",
+            "User-Agent": "Deliverect/loyalty-simulator",
+            **(headers or {}),
+        }
         if method != "GET":
             headers["Content-Type"] = "application/json"
         if signed:
             headers[HEADER] = sign(self.secret, body_bytes)
-        shown = body if raw is None else raw.decode(errors="replace")
+        shown = _hide_secrets(body) if raw is None else raw.decode(errors="replace")
         exchange = Exchange(step, method, url, shown)
         self.exchanges.append(exchange)
         try:
@@ -155,21 +173,24 @@ class Simulator:
             raise Abort() from None
         exchange.status = status
         try:
-            exchange.response_body = json.loads(payload) if payload else None
+            exchange.answer = json.loads(payload) if payload else None
         except ValueError:
-            exchange.response_body = payload.decode(errors="replace")[:500]
+            exchange.answer = payload.decode(errors="replace")[:500]
             exchange.problems.append("the answer is not JSON")
+        exchange.response_body = _hide_secrets(exchange.answer)
         return exchange
 
     def expect(self, exchange: Exchange, *statuses: int) -> Any:
         if exchange.status not in statuses:
             wanted = " or ".join(str(s) for s in statuses)
             exchange.problems.append(f"expected HTTP {wanted}, got {exchange.status}")
-        return exchange.response_body
+        return exchange.answer
 
     # --- the scenario ---
 
     def run(self, scenario: str = "full") -> list[Exchange]:
+        if scenario == "sso":
+            return self._run_sso()
         try:
             self._register()
             self._refusals()
@@ -204,6 +225,90 @@ class Simulator:
         )
         if self.expect(again, 200) != answer:
             again.problems.append("re-registration must answer the same URLs")
+
+    def _run_sso(self) -> list[Exchange]:
+        """Deliverect's side of single sign-on: registration hands over the client, the guest's
+        code is exchanged once for a token, Get Customer with the token answers the guest."""
+        try:
+            self._register()
+            token = self._sso_exchange()
+            self._sso_customer(token)
+            self._sso_refusals(token)
+        except Abort:
+            pass
+        return self.exchanges
+
+    def _sso_exchange(self) -> dict:
+        registered = self.exchanges[0]
+        missing = [name for name in SSO_KEYS if not isinstance(self.urls.get(name), str)]
+        if missing:
+            registered.problems.append(
+                "with single sign-on on, registration must answer " + ", ".join(missing)
+            )
+            raise Abort()
+        if not self.urls["oauthUrl"].startswith(("http://", "https://")):
+            registered.problems.append("oauthUrl must be an absolute URL")
+            raise Abort()
+        if not self.sso_code:
+            registered.problems.append("the sso scenario needs a code a guest's sign-in created")
+            raise Abort()
+        exchange = self._token_request("exchange the guest's code", self.urls["oauthClientSecret"])
+        token = self.expect(exchange, 200)
+        if not isinstance(token, dict) or not set(token) >= TOKEN_KEYS:
+            exchange.problems.append("the token answer needs " + ", ".join(sorted(TOKEN_KEYS)))
+            raise Abort()
+        if token["token_type"] != "Bearer" or not isinstance(token["scope"], str):
+            exchange.problems.append('token_type must be "Bearer" and scope a string')
+        if not isinstance(token["created_at"], str) or not token["created_at"].isdigit():
+            exchange.problems.append("created_at must be Unix seconds as a string")
+        if not isinstance(token["access_token"], str) or not token["access_token"]:
+            exchange.problems.append("access_token must be a non-empty string")
+            raise Abort()
+        return token
+
+    def _token_request(self, step: str, secret: str) -> Exchange:
+        body = {
+            "grant_type": "authorization_code",
+            "client_id": self.urls["oauthClientId"],
+            "client_secret": secret,
+            "code": self.sso_code,
+            **self.ids,
+        }
+        return self.call(step, "POST", self.urls["oauthUrl"] + "/token", body, signed=False)
+
+    def _sso_customer(self, token: dict) -> None:
+        found = self.call(
+            "get customer with the access token",
+            "GET",
+            self.urls["customerURL"],
+            query=self.ids,
+            headers={"Authorization": f"Bearer {token['access_token']}"},
+        )
+        profile = self.expect(found, 200)
+        self._profile_shape(found, profile)
+        expected = (self.sso_customer or "").strip().lower()
+        if expected and isinstance(profile, dict):
+            known = {str(profile.get(name) or "").lower() for name in ("email", "phoneNumber")}
+            if expected not in known:
+                found.problems.append(f"the token must name the guest {self.sso_customer}")
+
+    def _sso_refusals(self, token: dict) -> None:
+        again = self._token_request("the same code again", self.urls["oauthClientSecret"])
+        self._error_shape(again, self.expect(again, 400))
+        answer = again.answer if isinstance(again.answer, dict) else {}
+        if answer.get("error") != "invalid_grant":
+            again.problems.append("a used code must answer invalid_grant")
+        wrong_secret = "not-the-secret-" + secrets.token_hex(4)
+        wrong = self._token_request("a wrong client secret", wrong_secret)
+        self._error_shape(wrong, self.expect(wrong, 401))
+        bad = self.call(
+            "get customer with a wrong access token",
+            "GET",
+            self.urls["customerURL"],
+            query=self.ids,
+            headers={"Authorization": "Bearer not-a-token-" + secrets.token_hex(4)},
+        )
+        self._error_shape(bad, self.expect(bad, 401))
 
     def _refusals(self) -> None:
         unsigned = self.call(
@@ -478,6 +583,12 @@ class Simulator:
             exchange.problems.append(f"unknown scope type {scope.get('type')!r}")
         if scope.get("type") == "product" and "quantity" not in scope:
             exchange.problems.append("a product scope must carry quantity (null = all)")
+
+
+def _hide_secrets(body: Any) -> Any:
+    if not isinstance(body, dict):
+        return body
+    return {key: HIDDEN if key in SSO_SECRETS and value else value for key, value in body.items()}
 
 
 def _is_utc_moment(value: Any) -> bool:

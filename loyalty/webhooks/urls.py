@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from flask import current_app, request, url_for
 
+from ..models import Tenant
+from ..services.deliverect.sso import sso_ready
+
 # Registration answer field -> view endpoint; the order is the order shown to people.
 WEBHOOK_URLS = (
     ("customerURL", "webhooks.customer"),
@@ -33,3 +36,13 @@ def registration_url() -> str:
 
 def webhook_urls() -> dict[str, str]:
     return {name: public_url(endpoint) for name, endpoint in WEBHOOK_URLS}
+
+
+def oauth_url() -> str:
+    """Registration's `oauthUrl` (single sign-on): Deliverect posts to `{oauthUrl}/token`."""
+    return public_url("webhooks.sso_token").removesuffix("/token")
+
+
+def sso_urls(tenant: Tenant) -> dict[str, str]:
+    """The single sign-on address registration adds when the tenant's SSO is ready."""
+    return {"oauthUrl": oauth_url()} if sso_ready(tenant) else {}

@@ -49,6 +49,7 @@ from .schemas import (
     ValidateWalletRequest,
     parse,
 )
+from .sso import bearer_guest, registration_fields
 from .urls import webhook_urls
 from .wire import cash_check_json, customer_json, tier_json, validation_json, wallet_json
 
@@ -89,7 +90,7 @@ def registration(call: Call) -> Response:
             "conflict",
             "this Deliverect account is registered to another restaurant on this loyalty server",
         ) from None
-    return jsonify(webhook_urls())
+    return jsonify({**webhook_urls(), **registration_fields(tenant)})
 
 
 @webhooks.route(f"{PREFIX}/customer", methods=["GET", "POST"])
@@ -98,7 +99,8 @@ def customer(call: Call) -> Response:
     context = linked_request(call)
     tenant = context.tenant
     if request.method == "GET":
-        account = _customer_from_query(tenant.id, context.query)
+        # With SSO, the access token names the guest Deliverect just signed in.
+        account = bearer_guest(call, tenant.id) or _customer_from_query(tenant.id, context.query)
         return jsonify(customer_json(account, customer_tier(account)))
     details = parse(NewCustomer, context.body)
     if not (details.email or details.phoneNumber):

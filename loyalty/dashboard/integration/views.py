@@ -14,7 +14,7 @@ from ...services.deliverect.links import (
 )
 from ...services.setup.tenants import tenant_by_api_key
 from ...webhooks.simulator import Simulator, Transport, app_transport, urllib_transport
-from ...webhooks.urls import registration_url, webhook_urls
+from ...webhooks.urls import registration_url, sso_urls, webhook_urls
 from ..access import current_tenant, owner_required
 from . import bp
 from .forms import TestCallsForm
@@ -40,7 +40,7 @@ def _page(form: TestCallsForm, status: int = 200, **extra):
         "tenant": tenant,
         "form": form,
         "registration_url": registration_url(),
-        "urls": webhook_urls(),
+        "urls": {**webhook_urls(), **sso_urls(tenant)},
         "links": links_for_tenant(tenant.id),
         "refused": refused_registrations(tenant.id),
         "attempts_on_mine": registration_attempts_on(tenant.id),

@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
-from . import earning, views  # noqa: E402,F401
+from . import earning, guest_pages, sso, views  # noqa: E402,F401

@@ -8,6 +8,7 @@ from datetime import time
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     IntegerField,
     SelectChoice,
@@ -74,6 +75,20 @@ class SettingsForm(FlaskForm):
         "Staff may adjust up to (points)",
         description="Adjustments of more points, added or removed, need an owner.",
         invalid_value_message="enter a whole number",
+    )
+    brand_colour = StringField(
+        "Brand colour",
+        description="For the guest pages' header and buttons, as # and six hex digits (e.g. "
+        "#1f5f8b); the text on it is made white or black, whichever reads better.",
+        filters=[_text],
+    )
+    logo_url = StringField(
+        "Logo address", description="An https:// address of your logo image.", filters=[_text]
+    )
+    terms_url = StringField(
+        "Terms and conditions address",
+        description="An https:// address of your programme's terms; guests accept them to join.",
+        filters=[_text],
     )
 
     def settings(self) -> TenantSettings:
@@ -268,3 +283,42 @@ def _time(minutes: int | None) -> time | None:
     if minutes is None:
         return None
     return time(minutes // 60 % 24, minutes % 60)  # midnight, the end, shows as 00:00
+
+
+# --- Settings → Single sign-on ---------------------------------------------------------------
+
+
+class SsoSettingsForm(FlaskForm):
+    """Deliverect single sign-on on or off, and which Deliverect guests are sent to."""
+
+    enabled = BooleanField("Guests may order online already signed in (single sign-on)")
+    environment = SelectField(
+        "Deliverect environment",
+        choices=[
+            SelectChoice("production", "Production (api.deliverect.com)"),
+            SelectChoice("staging", "Staging, for tests (api.staging.deliverect.com)"),
+        ],
+        description="Where the member pages send guests to sign in to your shops.",
+    )
+
+    @staticmethod
+    def initial_data(tenant: Tenant) -> dict:
+        return {"enabled": tenant.sso_enabled, "environment": tenant.sso_environment}
+
+
+class WebShopForm(FlaskForm):
+    """A Deliverect web shop the member pages offer under "Order online"."""
+
+    name = StringField(
+        "Shop name", filters=[_text], description="As guests know it, e.g. Trattoria delivery."
+    )
+    channel_link_id = StringField(
+        "Channel link id",
+        filters=[_text],
+        description="The web shop's channel link id in Deliverect.",
+    )
+    shop_url = StringField(
+        "Shop address",
+        filters=[_text],
+        description="Where guests land once signed in, e.g. https://order.example.com.",
+    )

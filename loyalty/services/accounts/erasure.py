@@ -11,6 +11,7 @@ from sqlalchemy import delete, select, update
 from ...extensions import db
 from ...models import Account, AccountEvent, AccountTag, Order, utcnow
 from ..campaigns.accounts import erase_memberships
+from ..members.sessions import end_account_sessions
 from ..scoping import get_for_tenant
 from ..wallet.ledger import lock_account
 
@@ -25,7 +26,7 @@ class ErasureError(ValueError):
 
 
 def erase_account(
-    tenant_id: int, account_id: int, user_id: int, *, now: datetime | None = None
+    tenant_id: int, account_id: int, user_id: int | None, *, now: datetime | None = None
 ) -> Account:
     """Remove the customer's personal data for good, keeping amounts so stats stay true.
 
@@ -34,6 +35,7 @@ def erase_account(
     figures stay true (the memberships end and forget their details, the coupons expire:
     services.campaigns.accounts). Accounts merged into this one hold the same person's data and
     are erased too. The account id is replaced so the old id no longer identifies anyone.
+    Their guest-page sign-ins end. `user_id` None: the customer asked, on the guest pages.
     """
     account = get_for_tenant(Account, account_id, tenant_id)
     if account.erased_at is not None:
@@ -81,6 +83,7 @@ def erase_account(
     for order in db.session.scalars(select(Order).where(Order.account_id.in_(erased_ids))):
         order.payload = _without_personal_data(order.payload)
     erase_memberships(tenant_id, erased_ids)
+    end_account_sessions(erased_ids)
     db.session.add(
         AccountEvent(
             tenant_id=tenant_id,

@@ -20,6 +20,7 @@ from ...models import (
 )
 from ..campaigns import engine
 from ..campaigns.accounts import merge_memberships
+from ..members.sessions import end_account_sessions
 from ..reporting import rollups
 from ..scoping import get_for_tenant
 from ..wallet.ledger import lock_account, settle_debt
@@ -129,6 +130,7 @@ def merge_accounts(
     # A retired account is merged once, so its id makes the repayment's key.
     settle_debt(tenant_id, survivor.id, f"merge:{retired.id}", user_id)
     merge_memberships(tenant_id, survivor.id, retired.id)
+    end_account_sessions([retired.id])  # its guest pages would show an emptied card
 
     db.session.add_all(
         [

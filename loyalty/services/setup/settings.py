@@ -17,6 +17,7 @@ from sqlalchemy import String, cast, exists, select
 
 from ...extensions import db
 from ...models import LedgerEntry, Order, Reward, Tenant
+from ...rules.brand import ColourError, parse_colour
 from ...rules.order_review import MAX_POINTS_PER_ORDER
 from ...validation import FieldErrors, text_problem
 from ..reporting import rollups
@@ -35,6 +36,7 @@ MAX_ALLOWED_ORIGINS = 20
 ORIGIN_MAX = 300  # a host name is at most 253 characters; scheme and port add a dozen
 DEFAULT_PORTS = {"http": 80, "https": 443}
 HOST_CHARACTERS = frozenset(string.ascii_lowercase + string.digits + "-.")
+PAGE_URL_MAX = 500  # the logo_url and terms_url columns
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,11 @@ class TenantSettings:
     adjustment_owner_limit: int | None = DEFAULT_ADJUSTMENT_OWNER_LIMIT
     # IANA name: bonus hours, "a visit a day" and quiet hours are the restaurant's.
     time_zone: str = "UTC"
+    # The guest pages' look: #rrggbb (the text on it is chosen for contrast, rules.brand), and
+    # https addresses of the logo and the restaurant's terms; None = none.
+    brand_colour: str | None = None
+    logo_url: str | None = None
+    terms_url: str | None = None
 
 
 def stored_amounts(tenant_id: int) -> list[str]:
@@ -111,10 +118,23 @@ def update_settings(tenant_id: int, settings: TenantSettings) -> Tenant:
         if value is None or not 1 <= value <= ceiling:
             errors[field_name] = f"must be from 1 to {ceiling:,}"
 
+    try:
+        brand_colour = parse_colour(settings.brand_colour)
+    except ColourError as error:
+        errors["brand_colour"] = str(error)
+    page_urls = {}
+    for field_name in ("logo_url", "terms_url"):
+        page_urls[field_name] = (getattr(settings, field_name) or "").strip() or None
+        if problem := https_url_problem(page_urls[field_name]):
+            errors[field_name] = problem
+
     if errors:
         raise FieldErrors(errors)
     for field_name, (value, _ceiling) in caps.items():
         setattr(tenant, field_name, value)
+    for field_name, value in page_urls.items():
+        setattr(tenant, field_name, value)
+    tenant.brand_colour = brand_colour
     tenant.name = name
     tenant.currency = currency
     tenant.decimal_digits = digits
@@ -124,6 +144,30 @@ def update_settings(tenant_id: int, settings: TenantSettings) -> Tenant:
     tenant.time_zone = time_zone
     db.session.commit()
     return tenant
+
+
+def https_url_problem(url: str | None) -> str | None:
+    """Why an address shown to guests (logo, terms) is refused; None when it will do or is
+    empty. Only https: the pages are served over https and must not load or link anything
+    less safe."""
+    if url is None:
+        return None
+    if len(url) > PAGE_URL_MAX:
+        return f"use at most {PAGE_URL_MAX} characters"
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "enter an address starting with https://"
+    if parts.scheme != "https" or not url.startswith("https://") or not parts.hostname:
+        return "enter an address starting with https://"
+    if "@" in parts.netloc or any(c.isspace() or c in "\"'<>\\" for c in url):
+        return "enter a plain https:// address, without spaces, quotes or user names"
+    try:
+        _host(parts.hostname)
+        parts.port  # noqa: B018  (reading it checks it)
+    except ValueError as error:
+        return str(error)
+    return None
 
 
 def web_origin(typed: str) -> str:

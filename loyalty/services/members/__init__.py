@@ -1,0 +1,1 @@
+"""The guest pages' use cases: signing in with a one-time code, joining, the card, own data."""

@@ -28,8 +28,8 @@ def stats_cli() -> None:
     help="First local day to rebuild (YYYY-MM-DD); default: the tenant's first day of activity.",
 )
 def rebuild_command(slug: str | None, first_day) -> None:
-    """Recompute the daily rollups up to yesterday, a month at a time (the pages read the days
-    not rebuilt yet live meanwhile)."""
+    """Recompute the daily rollups up to ten minutes ago, a month at a time (the pages read
+    the days not rebuilt yet live meanwhile)."""
     now = utcnow()
     first: date | None = first_day.date() if first_day else None
     if slug:

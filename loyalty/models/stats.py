@@ -75,10 +75,11 @@ class StatsCohortMonth(db.Model):
 
 
 class StatsRollupState(db.Model):
-    """How far a tenant's rollups are built. Days before `complete_before` are in the rollups
-    unless a later write touched them: `stale_from` is the earliest such day (an order reported
-    or cancelled long after it was placed), and `stale_version` counts those marks so a rebuild
-    clears only what it saw."""
+    """How far a tenant's rollups are built. Everything before `built_through` is in the
+    rollups (the day it falls on up to that moment only; `complete_before` is that day) unless a
+    later write touched it: `stale_from` is the earliest such day (an order reported or
+    cancelled long after it was placed, a merge), and `stale_version` counts those marks so a
+    rebuild clears only what it saw."""
 
     __tablename__ = "stats_rollup_state"
 
@@ -88,4 +89,63 @@ class StatsRollupState(db.Model):
     # The first month whose cohorts a merge changed (its orders moved to the survivor).
     cohorts_stale_from: Mapped[date | None] = mapped_column(Date, nullable=True)
     stale_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    built_through: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     built_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# A first visit's `previous_day` when the member had never ordered before it (the column is in
+# the primary key, so it cannot be NULL): earlier than any day a period can start on.
+NO_EARLIER_VISIT = date(1, 1, 1)
+
+
+class StatsVisitDay(db.Model):
+    """Members whose first placed order of local day `day` followed their latest earlier order
+    on `previous_day` (NO_EARLIER_VISIT: none). The members active in days a..b are then the
+    rows of days a..b whose previous visit was before a: exact distinct counts for any range
+    from a small sum."""
+
+    __tablename__ = "stats_visit_days"
+
+    tenant_id: Mapped[int] = _tenant_key()
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    previous_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    members: Mapped[int] = _count()
+
+
+class StatsLocationVisitDay(db.Model):
+    """StatsVisitDay for the orders at one location ("" for orders of no location), each
+    member's previous visit being their latest earlier order there."""
+
+    __tablename__ = "stats_location_visit_days"
+
+    tenant_id: Mapped[int] = _tenant_key()
+    location_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    previous_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    members: Mapped[int] = _count()
+
+
+class StatsCalendarDay(db.Model):
+    """Where each local day of the tenant's history starts and ends in UTC: the rebuild puts
+    orders in days by joining them to it, and finds the day of an earlier order with one index
+    look-up (`starts` at or before it), with no database time-zone functions."""
+
+    __tablename__ = "stats_calendar_days"
+
+    tenant_id: Mapped[int] = _tenant_key()
+    starts: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    ends: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+
+
+class StatsFirstOrderDay(db.Model):
+    """Members (not merged into another) whose first placed order was on local day `day`, and
+    how many of them ordered again within the return window: written only for days whose
+    windows had all ended when it was built, so the figures are final."""
+
+    __tablename__ = "stats_first_order_days"
+
+    tenant_id: Mapped[int] = _tenant_key()
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    first_time_members: Mapped[int] = _count()
+    returned: Mapped[int] = _count()

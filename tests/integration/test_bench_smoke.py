@@ -202,7 +202,10 @@ def test_the_stats_bench_writes_consistent_history_and_rebuilds_it(bench_app):
             {"t": seeded.tenant_id, "start": now - timedelta(days=3 * 365), "now": now},
         ).one()
         db.session.remove()
-    assert tuple(facts) == (0, 5, True, 5, 0, 3, 2, 3, "Europe/Brussels")
+    *fixed, statuses, zone = facts
+    assert (*fixed, zone) == (0, 5, True, 5, 0, 3, 2, "Europe/Brussels")
+    # USED and EXPIRED always; ACTIVE only if one of 300 accounts joined the campaign lately.
+    assert statuses >= 2
 
     rollups = stats_bench.time_rollups(bench_app, seeded.tenant_id, now)
     assert rollups["rebuild_days"] > 1_000 and rollups["refresh_s"] is not None

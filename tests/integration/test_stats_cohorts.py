@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from loyalty.extensions import db
 from loyalty.models import StatsCohortMonth, StatsRollupState
+from loyalty.rules.periods import day_start
 from loyalty.services.accounts.erasure import erase_account
 from loyalty.services.accounts.merge import merge_accounts
 from loyalty.services.checkout.orders import (
@@ -141,7 +142,11 @@ def test_reading_from_the_rollups_gives_what_the_live_read_gives(history):
     live = cohorts(history.id, ZONE, TODAY, months=4)
     rebuild_cohorts(history.id, ZONE, date(2025, 12, 1), date(2026, 3, 31))
     rebuild_cohorts(history.id, ZONE, date(2026, 2, 14), date(2026, 2, 15))  # again: replaces
-    db.session.add(StatsRollupState(tenant_id=history.id, complete_before=APR))
+    db.session.add(
+        StatsRollupState(
+            tenant_id=history.id, complete_before=APR, built_through=day_start(APR, ZONE)
+        )
+    )
     db.session.commit()
 
     assert cohorts(history.id, ZONE, TODAY, months=4) == live

@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import func, select
 
 from loyalty.demo.restaurant import load_demo
 from loyalty.extensions import db
 from loyalty.models import Account, Order, StatsDay, StatsRewardDay, StatsRollupState, Tenant
+from loyalty.models.stats import StatsFirstOrderDay, StatsVisitDay
 from loyalty.rules.periods import Period, day_start, local_day
 from loyalty.services.accounts.merge import merge_accounts
 from loyalty.services.reporting import rollups
@@ -48,13 +50,14 @@ def test_rollup_read_equals_live_read(tenant, restaurant):  # noqa: F811
 
     days = rollups.rebuild(tenant.id, NOW)
 
-    # From alice's joining day (02-25) up to yesterday (03-19).
-    assert days == (date(2026, 3, 19) - date(2026, 2, 25)).days + 1
+    # From alice's joining day (02-25) up to today (03-20), today up to ten minutes ago.
+    assert days == (date(2026, 3, 20) - date(2026, 2, 25)).days + 1
     state = _state(tenant.id)
     assert state.complete_before == date(2026, 3, 20)
+    assert state.built_through == NOW - 2 * rollups.SETTLE
     assert state.stale_from is None
     assert state.built_at == NOW
-    assert rollups.live_from(tenant.id, date(2026, 3, 20)) == date(2026, 3, 19)
+    assert rollups.live_from(tenant.id, ZONE, NOW) == date(2026, 3, 20)
     assert _views(tenant.id) == live
     march_first = db.session.scalar(
         select(StatsDay).where(StatsDay.day == date(2026, 3, 1), StatsDay.location_id == "L1")
@@ -90,22 +93,41 @@ def test_late_order_and_late_cancel_mark_their_day_stale(tenant, restaurant):  #
     assert _views(tenant.id) == rebuilt == marked
 
 
-def test_orders_of_today_mark_nothing_and_of_yesterday_mark_yesterday(tenant, restaurant):  # noqa: F811
+def test_orders_reported_at_once_mark_nothing_and_later_mark_their_day(tenant, restaurant):  # noqa: F811
     rollups.rebuild(tenant.id, NOW)
-    midnight = day_start(local_day(NOW, ZONE), ZONE)
-    order(tenant, "fresh", None, 900, midnight + timedelta(minutes=1), reported_at=NOW)
+    today = local_day(NOW, ZONE)
+    order(tenant, "fresh", None, 900, NOW - timedelta(minutes=4), reported_at=NOW)
     assert _state(tenant.id).stale_version == 0
 
+    # Today's rollups count up to ten minutes ago: an order of earlier today may be missing.
+    order(tenant, "earlier-today", None, 900, NOW - timedelta(minutes=6), reported_at=NOW)
+    state = _state(tenant.id)
+    assert (state.stale_from, state.stale_version) == (today, 1)
+    assert rollups.live_from(tenant.id, ZONE, NOW) == today
+
     # Placed a minute before midnight, reported after: even under 24 hours, its day may be built.
+    midnight = day_start(today, ZONE)
     order(tenant, "late-night", None, 900, midnight - timedelta(minutes=1), reported_at=NOW)
     state = _state(tenant.id)
-    assert (state.stale_from, state.stale_version) == (local_day(NOW, ZONE) - timedelta(days=1), 1)
+    assert (state.stale_from, state.stale_version) == (today - timedelta(days=1), 2)
+
+
+def test_an_order_just_before_midnight_is_not_late_just_after():
+    midnight = day_start(date(2026, 3, 20), ZONE)
+
+    assert not rollups.is_late(
+        midnight - timedelta(minutes=1), midnight + timedelta(minutes=1), "UTC"
+    )
+    assert rollups.is_late(midnight - timedelta(minutes=1), midnight + timedelta(seconds=1), ZONE)
+    assert rollups.is_late(midnight - timedelta(minutes=6), midnight - timedelta(seconds=1), ZONE)
 
 
 def test_refresh_all_builds_new_tenants_and_only_what_is_behind(tenant, restaurant):  # noqa: F811
-    assert rollups.refresh_all(NOW) == (date(2026, 3, 19) - date(2026, 2, 25)).days + 1
-    assert rollups.refresh_all(NOW) == 0  # built up to yesterday already
-    # The next day: the day that was "yesterday" again (late orders), and the new yesterday.
+    assert rollups.refresh_all(NOW) == (date(2026, 3, 20) - date(2026, 2, 25)).days + 1
+    assert rollups.refresh_all(NOW) == 0  # built up to ten minutes ago already
+    # Minutes later: today again, up to the new moment.
+    assert rollups.refresh_all(NOW + timedelta(minutes=5)) == 1
+    # The next day: the day the last build ended on, whole, and the new day so far.
     assert rollups.refresh_all(NOW + timedelta(days=1)) == 2
 
 
@@ -113,14 +135,15 @@ def test_tick_reports_the_days_rebuilt(tenant, restaurant, runner):  # noqa: F81
     result = runner.invoke(args=["loyalty", "tick", "--now", "2026-03-20T12:00:00Z"])
 
     assert result.exit_code == 0, result.output
-    assert "stats: rebuilt 23 days" in result.output
+    assert "stats: rebuilt 24 days" in result.output
 
 
 def test_cli_rebuild_from_a_day(tenant, restaurant, runner):  # noqa: F811
     rollups.rebuild(tenant.id, NOW)
     live = _views(tenant.id)
-    # The CLI runs on the real clock: up to the real yesterday.
-    expected = (local_day(datetime.now(UTC), ZONE) - date(2026, 3, 1)).days
+    # The CLI runs on the real clock: up to ten minutes ago (no test runs at local midnight).
+    through = rollups.built_through(datetime.now(UTC))
+    expected = (local_day(through, ZONE) - date(2026, 3, 1)).days + 1
 
     result = runner.invoke(
         args=["loyalty", "stats", "rebuild", "--tenant", tenant.slug, "--from", "2026-03-01"]
@@ -168,16 +191,21 @@ def test_merge_sets_merged_at_and_members_drop_that_day(tenant, restaurant, owne
     assert [entry.figures.members for entry in overview(tenant.id, PERIOD, NOW).buckets] == members
 
 
-def test_a_merge_marks_only_the_cohorts_of_the_moved_orders_stale(tenant, restaurant, owner):  # noqa: F811
+def test_a_merge_marks_the_days_and_cohorts_of_the_moved_orders_stale(tenant, restaurant, owner):  # noqa: F811
     alice, bob = restaurant["alice"], restaurant["bob"]
     rollups.rebuild(tenant.id, NOW)
     merge_accounts(tenant.id, alice.id, bob.id, owner.id, now=NOW)
 
     state = _state(tenant.id)
-    # bob's first order (o3) was in March: its cohorts change, no day's figures do.
-    assert (state.stale_from, state.cohorts_stale_from) == (None, date(2026, 3, 1))
+    # bob's first order (o3) was on 03-07 (local): from then on, whose visit it is changed.
+    assert (state.stale_from, state.cohorts_stale_from) == (date(2026, 3, 7), date(2026, 3, 1))
+    marked = _views(tenant.id)
     assert rollups.refresh_all(NOW) > 0
     assert _state(tenant.id).cohorts_stale_from is None
+    assert _views(tenant.id) == marked
+    rollups.forget(tenant.id)
+    db.session.commit()
+    assert _views(tenant.id) == marked
 
 
 def test_time_zone_change_forgets_the_rollups(tenant, restaurant):  # noqa: F811
@@ -191,7 +219,7 @@ def test_time_zone_change_forgets_the_rollups(tenant, restaurant):  # noqa: F811
 
     assert _state(tenant.id) is None
     assert db.session.scalar(select(func.count()).select_from(StatsDay)) == 0
-    assert rollups.live_from(tenant.id, date(2026, 3, 20)) == date.min
+    assert rollups.live_from(tenant.id, ZONE, NOW) == date.min
 
 
 def test_first_order_at_is_the_earliest_placed_order(tenant):
@@ -244,4 +272,90 @@ def test_a_day_marked_stale_while_rebuilding_stays_stale(tenant, restaurant):  #
     state = _state(tenant.id)
     assert state.stale_from == date(2026, 3, 2)
     assert state.complete_before == date(2026, 3, 20)
-    assert rollups.live_from(tenant.id, date(2026, 3, 20)) == date(2026, 3, 2)
+    assert rollups.live_from(tenant.id, ZONE, NOW) == date(2026, 3, 2)
+
+
+@pytest.fixture()
+def regulars(tenant):
+    """Six members ordering on and off from 01-05 (each a week after the one before) to today
+    at L1, L2 and no location, two of them today both before and after the moment the rollups
+    are built up to (11:50 UTC)."""
+    tenant.time_zone = ZONE
+    db.session.commit()
+    people = []
+    for number in range(6):
+        with happened_at(utc(1, 2, 9)):
+            people.append(customer(tenant, external_id=f"regular-{number}"))
+    places = ("L1", "L2", None)
+    count = 0
+    for day in range(74):
+        moment = utc(1, 5, 10) + timedelta(days=day)
+        for number, person in enumerate(people):
+            if day >= 7 * number and (day * (number + 1)) % (number + 3) == 0:
+                count += 1
+                place = places[(day + number) % 3]
+                order(tenant, f"r{count}", person, 1000, moment + timedelta(hours=number), place)
+    for number, at in ((0, utc(3, 20, 8)), (0, utc(3, 20, 11, 55)), (1, utc(3, 20, 11, 56))):
+        count += 1
+        order(tenant, f"r{count}", people[number], 500, at, "L1", reported_at=NOW)
+    return people
+
+
+def _active(tenant_id: int) -> list:
+    """Active members of many periods (their buckets, and the period), at every location, and
+    the return rates of first-time members."""
+    seen = []
+    for first in (date(2026, 1, 3) + timedelta(days=step) for step in (0, 9, 30, 55, 73)):
+        for length in (1, 12, 40):
+            period = Period(first, first + timedelta(days=length - 1), ZONE)
+            for location in (None, "L1", "L2", ""):
+                view = overview(tenant_id, period, NOW, location)
+                seen.append(
+                    (
+                        period.first_day,
+                        length,
+                        location,
+                        view.current.active_members,
+                        view.previous.active_members,
+                        [entry.figures.active_members for entry in view.buckets],
+                        view.return_rate,
+                        view.previous_return_rate,
+                    )
+                )
+    return seen
+
+
+def test_active_members_from_the_visit_rollups_equal_the_live_count(tenant, regulars, monkeypatch):
+    live = _active(tenant.id)
+    assert any(row[3] > 1 for row in live)
+    assert any(row[6].returned and not row[6].still_open for row in live)
+    # Short chunks: members' previous visits are found across chunk boundaries too.
+    monkeypatch.setattr(rollups, "CHUNK_DAYS", 3)
+    rollups.rebuild(tenant.id, NOW)
+    assert db.session.scalar(select(func.count()).select_from(StatsVisitDay)) > 0
+    assert db.session.scalar(select(func.count()).select_from(StatsFirstOrderDay)) > 0
+    assert _active(tenant.id) == live
+
+    # A late order long ago changes the previous visit of later days, and whether a first-time
+    # member came back; a late cancel of a first order moves it.
+    order(tenant, "late", regulars[2], 700, utc(1, 21, 12), "L2", reported_at=NOW)
+    cancel(tenant, "r1", NOW)
+    marked = _active(tenant.id)
+    assert marked != live
+    assert rollups.refresh_all(NOW) > 0
+    assert _active(tenant.id) == marked
+    rollups.forget(tenant.id)
+    db.session.commit()
+    assert _active(tenant.id) == marked
+
+
+def test_a_merge_counts_both_accounts_visits_as_one_member_after_a_rebuild(tenant, regulars, owner):
+    rollups.rebuild(tenant.id, NOW)
+    merge_accounts(tenant.id, regulars[0].id, regulars[1].id, owner.id, now=NOW)
+
+    marked = _active(tenant.id)
+    assert rollups.refresh_all(NOW) > 0
+    assert _active(tenant.id) == marked
+    rollups.forget(tenant.id)
+    db.session.commit()
+    assert _active(tenant.id) == marked

@@ -19,6 +19,7 @@ from loyalty.services.checkout.orders import (
     cancel_order,
     record_order,
 )
+from loyalty.services.reporting import rollups
 from loyalty.services.reporting.segment_stats import GroupCount, segment_stats
 from loyalty.services.setup.tiers import TierDetails, create_tier
 from tests.support.accounts import customer, earn
@@ -203,3 +204,19 @@ def test_a_period_still_running_counts_members_now(members):
 
     # Dee and Ivy have not joined yet; Hal was erased an hour ago; Fay merged on the 15th.
     assert (stats.total, stats.new_members) == (4, 1)  # Ada, Bob, Cy, Jo; new: Bob
+
+
+def test_venues_read_from_the_rollups_equal_the_live_read(members):
+    periods = [
+        (MARCH, NOW),
+        (Period(date(2026, 2, 1), date(2026, 4, 9), ZONE), NOW),
+        (MARCH, local(3, 20, 13)),  # still running: up to now
+    ]
+    live = [segment_stats(members.id, period, now) for period, now in periods]
+
+    rollups.rebuild(members.id, NOW)
+
+    assert [segment_stats(members.id, period, now) for period, now in periods] == live
+    # Built up to March's 20th only: the rest of March is read live from the cut.
+    rollups.rebuild(members.id, local(3, 20, 13))
+    assert segment_stats(members.id, MARCH, local(3, 20, 13)) == live[2]

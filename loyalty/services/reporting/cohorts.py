@@ -63,7 +63,7 @@ def cohorts(tenant_id: int, time_zone: str, today: date, months: int = 12) -> Co
     current = _month_of(today)
     joining = [_add_months(current, offset) for offset in range(1 - max(months, 1), 1)]
     # A month is read from the rollups only when all of it is before the first live day.
-    first_live = _month_of(cohorts_live_from(tenant_id, today))
+    first_live = _month_of(cohorts_live_from(tenant_id, time_zone, day_start(today, time_zone)))
     rolled = [month for month in joining if month < first_live]
     live = [month for month in joining if month >= first_live]
     active: dict[tuple[date, date], int] = {}

@@ -1,9 +1,11 @@
 """The Stats overview: a period's figures, per bucket and against the period before, in SQL.
 
-Days before `rollups.live_from` are read from the daily rollups, later days live with the same
-grouped selects the rollups are built from (rollups.day_figures, rollups.reward_figures), so
-both count identically. Members and the points liability at a bucket's end are running sums:
-everything before the period once, plus each bucket's change.
+What happened before `rollups.read_cut` is read from the daily rollups, the rest live with the
+same grouped selects the rollups are built from (rollups.day_figures, rollups.reward_figures),
+so both count identically. Members and the points liability at a bucket's end are running sums:
+everything before the period once, plus each bucket's change. Distinct active members come from
+the visit rollups (a member counts in a run of days on the first of them they ordered on) plus,
+live, the members ordering after the cut who had not in the run before it.
 
 A location narrows what happens through orders: orders, sales, active members, points earned
 and redeemed on its orders, rewards redeemed on them, coupons used on them. Members, new
@@ -16,38 +18,46 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import (
     Date,
     Integer,
-    Interval,
     and_,
     case,
-    exists,
     func,
     literal,
     literal_column,
+    not_,
+    or_,
     select,
     union_all,
 )
 
 from ...extensions import db
 from ...models import Account, Campaign, Coupon, Order, Reward, StatsDay, StatsRewardDay
-from ...models.stats import NO_LOCATION
+from ...models.base import UTCDateTime
+from ...models.stats import (
+    NO_LOCATION,
+    StatsFirstOrderDay,
+    StatsLocationVisitDay,
+    StatsVisitDay,
+)
 from ...rules.availability import Availability, availability
-from ...rules.periods import Bucket, Period, day_start, local_day
+from ...rules.periods import Bucket, Period, day_start
 from .rollups import (
-    BEGINNING,
     DAY_COLUMNS,
+    RETURN_WINDOW,
+    Cut,
     Span,
     day_figures,
-    live_from,
+    first_orders_final_through,
+    ordered_again,
+    read_cut,
     reward_figures,
-    span_table,
 )
 
-# A first-time member "returned" if they ordered again within this long of their first order.
-RETURN_WINDOW = timedelta(days=30)
+ONE_DAY = timedelta(days=1)
 # Rewards whose value is money whatever the basket: they price the open points.
 MONEY_REWARDS = ("discount_amount", "item_discount_amount")
 # DAY_COLUMNS a location narrows; the others are programme-wide.
@@ -195,7 +205,7 @@ def overview(
     tenant_id: int, period: Period, now: datetime, location: str | None = None
 ) -> Overview:
     """The period's overview (see the module docstring for what `location` narrows)."""
-    cut = live_from(tenant_id, local_day(now, period.time_zone))
+    cut = read_cut(tenant_id, period.time_zone, now)
     current, buckets = _figures(tenant_id, period, cut, location)
     previous, _ = _figures(tenant_id, period.previous(), cut, location, per_bucket=False)
     return Overview(
@@ -209,7 +219,7 @@ def overview(
         liability=_liability_value(tenant_id, current.liability_points, now),
         rewards=_rewards(tenant_id, period, cut, location),
         coupons=_coupons(tenant_id, period, location),
-        locations=_locations(tenant_id, period.time_zone, cut),
+        locations=_locations(tenant_id, cut),
     )
 
 
@@ -226,7 +236,7 @@ class Glance:
 def glance(tenant_id: int, period: Period, now: datetime) -> Glance:
     """The period's figures read from the rollups (and live days) alone: cheap enough for the
     page every sign-in lands on."""
-    cut = live_from(tenant_id, local_day(now, period.time_zone))
+    cut = read_cut(tenant_id, period.time_zone, now)
     current, buckets = _figures(tenant_id, period, cut, None, per_bucket=False, active=False)
     return Glance(period, current, buckets)
 
@@ -235,7 +245,7 @@ def rewards_redeemed(
     tenant_id: int, period: Period, now: datetime, location: str | None = None
 ) -> tuple[RewardRedemptions, ...]:
     """The overview's `rewards` alone (its CSV): no other figure is read."""
-    cut = live_from(tenant_id, local_day(now, period.time_zone))
+    cut = read_cut(tenant_id, period.time_zone, now)
     return _rewards(tenant_id, period, cut, location)
 
 
@@ -259,7 +269,7 @@ def overview_rows(overview: Overview) -> list[list[str | int]]:
 def _figures(
     tenant_id: int,
     period: Period,
-    cut: date,
+    cut: Cut,
     location: str | None,
     per_bucket: bool = True,
     active: bool = True,
@@ -268,9 +278,14 @@ def _figures(
     `cut`, live from it), members and liability carried from before the period. Without
     `per_bucket` (a comparison period) the buckets' active members are not counted (zero);
     without `active`, the period's neither."""
-    sums = _bucket_sums(tenant_id, period.buckets, period.time_zone, cut, location)
+    sums = _bucket_sums(tenant_id, period.buckets, cut, location)
     opening = _opening(tenant_id, period, cut)
-    active_per_bucket = _active_members(tenant_id, period.buckets, location) if per_bucket else {}
+    # Keyed by bucket number, the whole period after the last bucket.
+    whole_key = len(period.buckets)
+    runs: list[tuple[int, Run]] = list(enumerate(period.buckets)) if per_bucket else []
+    if active:
+        runs.append((whole_key, period))
+    active_counts = _active_members(tenant_id, runs, location, cut) if runs else {}
     members, liability = opening["members"], opening["points_net"]
     rows = []
     for number, bucket in enumerate(period.buckets):
@@ -279,12 +294,11 @@ def _figures(
         liability += day.get("points_net", 0)
         rows.append(
             BucketFigures(
-                bucket, _figures_of(day, members, active_per_bucket.get(number, 0), liability)
+                bucket, _figures_of(day, members, active_counts.get(number, 0), liability)
             )
         )
     whole = {name: sum(row.get(name, 0) for row in sums.values()) for name in DAY_COLUMNS}
-    span = Span(0, period.start, period.end)
-    total_active = _active_members_in(tenant_id, [span], location).get(0, 0) if active else 0
+    total_active = active_counts.get(whole_key, 0)
     return _figures_of(whole, members, total_active, liability), tuple(rows)
 
 
@@ -318,16 +332,12 @@ def _sums(source, location: str | None) -> list:
 
 
 def _bucket_sums(
-    tenant_id: int, buckets: tuple[Bucket, ...], time_zone: str, cut: date, location: str | None
+    tenant_id: int, buckets: tuple[Bucket, ...], cut: Cut, location: str | None
 ) -> dict[int, dict[str, int]]:
-    """Bucket number -> DAY_COLUMNS sums: one grouped query over the rollups (the days before
-    `cut`) and one over the live days."""
+    """Bucket number -> DAY_COLUMNS sums: one grouped query over the rollups (the days up to
+    the cut) and one over what happened from it."""
     sums: dict[int, dict[str, int]] = {}
-    rolled = [
-        (number, bucket.first_day, min(bucket.last_day, cut - timedelta(days=1)))
-        for number, bucket in enumerate(buckets)
-        if bucket.first_day < cut
-    ]
+    rolled = _rolled_days(list(enumerate(buckets)), cut)
     if rolled:
         days = _day_table(rolled)
         query = (
@@ -339,17 +349,16 @@ def _bucket_sums(
                     StatsDay.tenant_id == tenant_id,
                     StatsDay.day >= days.c.first_day,
                     StatsDay.day <= days.c.last_day,
+                    *_plainly(StatsDay.day, rolled),
                 ),
             )
             .group_by(days.c.key)
         )
         _add(sums, db.session.execute(query))
     live = [
-        Span(number, day_start(max(bucket.first_day, cut), time_zone), bucket.end)
-        if bucket.first_day < cut
-        else Span(number, bucket.start, bucket.end)
+        Span(number, max(bucket.start, cut.moment), bucket.end)
         for number, bucket in enumerate(buckets)
-        if bucket.last_day >= cut
+        if bucket.end > cut.moment
     ]
     if live:
         _add(sums, db.session.execute(_live_sums(tenant_id, live, location)))
@@ -368,103 +377,245 @@ def _add(sums: dict[int, dict[str, int]], rows: Iterable) -> None:
             into[name] = into.get(name, 0) + int(getattr(row, name))
 
 
-def _opening(tenant_id: int, period: Period, cut: date) -> dict[str, int]:
-    """Members and open points at the period's start: rollups before `cut`, live after."""
+def _opening(tenant_id: int, period: Period, cut: Cut) -> dict[str, int]:
+    """Members and open points at the period's start: rollups up to `cut`, live after."""
     opening = {"members": 0, "points_net": 0}
-    if cut > date.min:
-        before = min(period.first_day, cut)
+    if cut.last_day is not None:
         row = db.session.execute(
             select(
                 func.coalesce(func.sum(StatsDay.members_joined - StatsDay.members_left), 0),
                 func.coalesce(func.sum(StatsDay.points_net), 0),
-            ).where(StatsDay.tenant_id == tenant_id, StatsDay.day < before)
+            ).where(
+                StatsDay.tenant_id == tenant_id,
+                StatsDay.day < period.first_day,
+                StatsDay.day <= cut.last_day,
+            )
         ).one()
         opening = {"members": int(row[0]), "points_net": int(row[1])}
-    if cut < period.first_day:
-        start = day_start(cut, period.time_zone) if cut > date.min else BEGINNING
+    if cut.moment < period.start:
+        span = Span(0, cut.moment, period.start)
         sums: dict[int, dict[str, int]] = {}
-        _add(sums, db.session.execute(_live_sums(tenant_id, [Span(0, start, period.start)], None)))
+        _add(sums, db.session.execute(_live_sums(tenant_id, [span], None)))
         live = sums.get(0, {})
         opening["members"] += live.get("members_joined", 0) - live.get("members_left", 0)
         opening["points_net"] += live.get("points_net", 0)
     return opening
 
 
-def _active_members(
-    tenant_id: int, buckets: tuple[Bucket, ...], location: str | None
-) -> dict[int, int]:
-    spans = [Span(number, bucket.start, bucket.end) for number, bucket in enumerate(buckets)]
-    return _active_members_in(tenant_id, spans, location)
+class Run(Protocol):
+    """A run of whole local days (a Period, a Bucket, or one ending early), as UTC bounds."""
+
+    @property
+    def first_day(self) -> date: ...
+    @property
+    def last_day(self) -> date: ...
+    @property
+    def start(self) -> datetime: ...
+    @property
+    def end(self) -> datetime: ...
 
 
-def _active_members_in(tenant_id: int, spans: list[Span], location: str | None) -> dict[int, int]:
-    """Span key -> distinct members with a placed order in it, read from the partial index
-    ix_orders_member_activity (its conditions are spelled as literals so both planners match
-    them)."""
-    table = span_table(spans)
-    first = min(span.start or BEGINNING for span in spans)
-    last = max(span.end for span in spans)
-    conditions = [
-        Order.tenant_id == tenant_id,
-        Order.status == literal_column("'placed'"),
-        Order.account_id.is_not(None),
-        Order.ordered_at >= table.c.start,
-        Order.ordered_at < table.c.end,
-        # The whole range again, plainly: the planner then reads only it from the index.
-        Order.ordered_at >= literal(first, Order.ordered_at.type),
-        Order.ordered_at < literal(last, Order.ordered_at.type),
+def _rolled_days(runs: list[tuple[int, Run]], cut: Cut) -> list[tuple[int, date, date]]:
+    """(key, first day, last day) of each run's days in the rollups."""
+    if cut.last_day is None:
+        return []
+    return [
+        (key, run.first_day, min(run.last_day, cut.last_day))
+        for key, run in runs
+        if run.first_day <= cut.last_day
     ]
-    if location == NO_LOCATION:
-        conditions.append(Order.location_id.is_(None))
-    elif location is not None:
-        conditions.append(Order.location_id == location)  # in the index: no row is read
-    # Distinct (span, member) pairs, then counted: hashed in parallel, where count(DISTINCT)
-    # sorts every order of the range.
+
+
+def _active_members(
+    tenant_id: int, runs: list[tuple[int, Run]], location: str | None, cut: Cut
+) -> dict[int, int]:
+    """Key -> distinct members with a placed order in that run of days (at `location`)."""
+    counts: dict[int, int] = {}
+    for key, _place, members in _active_rows(tenant_id, runs, location, cut, False):
+        counts[key] = counts.get(key, 0) + members
+    return counts
+
+
+def active_members_per_location(
+    tenant_id: int, runs: list[tuple[int, Run]], cut: Cut
+) -> dict[tuple[int, str], int]:
+    """(key, location) -> distinct members with a placed order there in that run of days
+    (NO_LOCATION: orders of no location); the segment stats' venues."""
+    counts: dict[tuple[int, str], int] = {}
+    for key, place, members in _active_rows(tenant_id, runs, None, cut, True):
+        counts[key, place] = counts.get((key, place), 0) + members
+    return counts
+
+
+def _active_rows(
+    tenant_id: int,
+    runs: list[tuple[int, Run]],
+    location: str | None,
+    cut: Cut,
+    per_location: bool,
+) -> list[tuple[int, str, int]]:
+    """(key, location or "", members): those whose visit rollup day is in the run up to the
+    cut with the previous visit before the run, plus those ordering from the cut on with no
+    order in the run before it; per location, or at `location` (None: anywhere)."""
+    rows: list[tuple[int, str, int]] = []
+    rolled = _rolled_days(runs, cut)
+    if rolled:
+        days = _day_table(rolled)
+        located = per_location or location is not None
+        model = StatsLocationVisitDay if located else StatsVisitDay
+        here = [StatsLocationVisitDay.location_id == location] if location is not None else []
+        place = StatsLocationVisitDay.location_id if per_location else literal(NO_LOCATION)
+        query = (
+            select(days.c.key, place, func.sum(model.members))
+            .select_from(days)
+            .join(
+                model,
+                and_(
+                    model.tenant_id == tenant_id,
+                    model.day >= days.c.first_day,
+                    model.day <= days.c.last_day,
+                    model.previous_day < days.c.first_day,
+                    *_plainly(model.day, rolled),
+                    *here,
+                ),
+            )
+            .group_by(days.c.key, *([place] if per_location else []))
+        )
+        rows += [(key, at, int(members)) for key, at, members in db.session.execute(query)]
+    live = [(key, run) for key, run in runs if run.end > cut.moment]
+    if live:
+        query = _live_active_members(tenant_id, live, location, cut, per_location)
+        rows += [(key, at, int(members)) for key, at, members in db.session.execute(query)]
+    return rows
+
+
+def _live_active_members(
+    tenant_id: int,
+    runs: list[tuple[int, Run]],
+    location: str | None,
+    cut: Cut,
+    per_location: bool,
+):
+    """(key, location or "", members) ordering in a run from the cut on
+    (ix_orders_member_activity, whose conditions are spelled as literals so both planners
+    match them) with no order in the run before the cut (there, per location): one NOT EXISTS
+    probe of ix_orders_account_ordered per such member."""
+    moment = UTCDateTime()
+    table = union_all(
+        *(
+            select(
+                literal(key, Integer()).label("key"),
+                literal(run.start, moment).label("run_start"),
+                literal(max(run.start, cut.moment), moment).label("start"),
+                literal(run.end, moment).label("end"),
+            )
+            for key, run in runs
+        )
+    ).subquery("live_runs")
+    first = min(max(run.start, cut.moment) for _key, run in runs)
+    last = max(run.end for _key, run in runs)
+    place = func.coalesce(Order.location_id, NO_LOCATION) if per_location else None
     pairs = (
-        select(table.c.key, Order.account_id)
+        select(
+            table.c.key,
+            table.c.run_start,
+            Order.account_id,
+            (place if place is not None else literal(NO_LOCATION)).label("location_id"),
+        )
         .select_from(table)
-        .join(Order, and_(*conditions))
+        .join(
+            Order,
+            and_(
+                Order.tenant_id == tenant_id,
+                Order.status == literal_column("'placed'"),
+                Order.account_id.is_not(None),
+                Order.ordered_at >= table.c.start,
+                Order.ordered_at < table.c.end,
+                # The whole range again, plainly: the planner then reads only it from the index.
+                Order.ordered_at >= literal(first, moment),
+                Order.ordered_at < literal(last, moment),
+                *_at(Order.location_id, location),
+            ),
+        )
         .distinct()
         .subquery("pairs")
     )
-    query = select(pairs.c.key, func.count()).group_by(pairs.c.key)
-    return {key: int(count) for key, count in db.session.execute(query)}
+    earlier = Order.__table__.alias("earlier")
+    there = (
+        [func.coalesce(earlier.c.location_id, NO_LOCATION) == pairs.c.location_id]
+        if per_location
+        else _at(earlier.c.location_id, location)
+    )
+    before_cut = (
+        select(literal(1))
+        .where(
+            earlier.c.account_id == pairs.c.account_id,
+            earlier.c.status == "placed",
+            earlier.c.ordered_at >= pairs.c.run_start,
+            earlier.c.ordered_at < literal(cut.moment, moment),
+            *there,
+        )
+        .exists()
+    )
+    return (
+        select(pairs.c.key, pairs.c.location_id, func.count())
+        .where(not_(before_cut))
+        .group_by(pairs.c.key, pairs.c.location_id)
+    )
+
+
+def _at(location_id, location: str | None) -> list:
+    """Conditions on an order's `location_id` column for orders at `location` (None: anywhere)."""
+    if location is None:
+        return []
+    if location == NO_LOCATION:  # as the rollups' coalesce(location_id, '') has it
+        return [or_(location_id.is_(None), location_id == NO_LOCATION)]
+    return [location_id == location]
 
 
 def _return_rate(tenant_id: int, period: Period, now: datetime) -> ReturnRate:
-    """First-time members of the period (by Account.first_order_at) and an EXISTS probe of
-    each one's orders (ix_orders_account_ordered) for a second within the window."""
-    first = Account.first_order_at
-    if db.session.get_bind().dialect.name == "postgresql":
-        within = Order.ordered_at <= first + literal(RETURN_WINDOW, Interval())
-    else:  # SQLite has no interval type: compare day numbers
-        within = func.julianday(Order.ordered_at) <= func.julianday(first) + RETURN_WINDOW.days
-    again = (
-        exists()
-        .where(
-            Order.account_id == Account.id,
-            Order.status == "placed",
-            Order.ordered_at > first,
-            Order.ordered_at <= now,  # as it stood at `now`
-            within,
+    """First-time members of the period (by Account.first_order_at), and who came back: from
+    StatsFirstOrderDay for the days whose windows are over and final, live for the others with
+    an EXISTS probe of each one's orders (ix_orders_account_ordered) for a second within the
+    window."""
+    final = first_orders_final_through(tenant_id, period.time_zone, now)
+    first_time = returned = 0
+    live_start = period.start
+    if final is not None and period.first_day <= final:
+        last = min(period.last_day, final)
+        row = db.session.execute(
+            select(
+                func.coalesce(func.sum(StatsFirstOrderDay.first_time_members), 0),
+                func.coalesce(func.sum(StatsFirstOrderDay.returned), 0),
+            ).where(
+                StatsFirstOrderDay.tenant_id == tenant_id,
+                StatsFirstOrderDay.day >= period.first_day,
+                StatsFirstOrderDay.day <= last,
+            )
+        ).one()
+        first_time, returned = int(row[0]), int(row[1])
+        live_start = (
+            period.end if last == period.last_day else day_start(last + ONE_DAY, period.time_zone)
         )
-        .correlate(Account)
-    )
+    if live_start >= period.end:
+        return ReturnRate(first_time, returned, 0)
+    first = Account.first_order_at
     open_window = first > now - RETURN_WINDOW
+    # As it stood at `now`: a window still open is left out, not probed.
     row = db.session.execute(
         select(
             func.count(),
             # CASE tests in order: the probe runs once, and only for windows that are over.
-            func.coalesce(func.sum(case((open_window, 0), (again, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((open_window, 0), (ordered_again(first), 1), else_=0)), 0),
             func.coalesce(func.sum(case((open_window, 1), else_=0)), 0),
         ).where(
             Account.tenant_id == tenant_id,
-            first >= period.start,
+            first >= live_start,
             first < period.end,
             Account.merged_into_id.is_(None),  # a merged account's orders are its survivor's
         )
     ).one()
-    return ReturnRate(int(row[0]), int(row[1]), int(row[2]))
+    return ReturnRate(first_time + int(row[0]), returned + int(row[1]), int(row[2]))
 
 
 def _liability_value(tenant_id: int, points: int, now: datetime) -> LiabilityValue:
@@ -495,12 +646,11 @@ def _live(active_from: datetime | None, active_to: datetime | None, now: datetim
 
 
 def _rewards(
-    tenant_id: int, period: Period, cut: date, location: str | None
+    tenant_id: int, period: Period, cut: Cut, location: str | None
 ) -> tuple[RewardRedemptions, ...]:
-    """Redemptions per reward in the period: StatsRewardDay before `cut`, live from it."""
+    """Redemptions per reward in the period: StatsRewardDay up to `cut`, live from it."""
     parts = []
-    if period.first_day < cut:
-        last_rolled = min(period.last_day, cut - timedelta(days=1))
+    for _key, first_day, last_rolled in _rolled_days([(0, period)], cut):
         parts.append(
             select(
                 StatsRewardDay.location_id,
@@ -509,12 +659,12 @@ def _rewards(
                 StatsRewardDay.points,
             ).where(
                 StatsRewardDay.tenant_id == tenant_id,
-                StatsRewardDay.day >= period.first_day,
+                StatsRewardDay.day >= first_day,
                 StatsRewardDay.day <= last_rolled,
             )
         )
-    if period.last_day >= cut:
-        start = day_start(max(period.first_day, cut), period.time_zone)
+    if period.end > cut.moment:
+        start = max(period.start, cut.moment)
         live = reward_figures(tenant_id, [Span(0, start, period.end)]).subquery()
         parts.append(
             select(live.c.location_id, live.c.reward_id, live.c.redemptions, live.c.points)
@@ -546,15 +696,17 @@ def _coupons(tenant_id: int, period: Period, location: str | None) -> tuple[Camp
         Coupon.created_at >= period.start,
         Coupon.created_at < period.end,
     )
-    conditions = (
-        [] if location is None else [func.coalesce(Order.location_id, NO_LOCATION) == location]
-    )
+    # Plain conditions: the planner's estimate of a coalesce made it scan the period's orders.
+    conditions = _at(Order.location_id, location)
     redeemed = (
         select(Coupon.campaign_id, literal(0), literal(1))
         .join(Order, Order.id == Coupon.used_order_id)
         .where(
             Coupon.tenant_id == tenant_id,
             Coupon.status == "USED",
+            # Implied by the join, but it lets the planner see how few coupons have an order
+            # (ix_coupons_used_order) and read their orders by key.
+            Coupon.used_order_id.is_not(None),
             Order.status == "placed",
             Order.ordered_at >= period.start,
             Order.ordered_at < period.end,
@@ -574,19 +726,28 @@ def _coupons(tenant_id: int, period: Period, location: str | None) -> tuple[Camp
     )
 
 
-def _locations(tenant_id: int, time_zone: str, cut: date) -> tuple[str, ...]:
+def _locations(tenant_id: int, cut: Cut) -> tuple[str, ...]:
     """Every location with orders: the rollups' for the days they hold, the orders' after."""
     orders = select(Order.location_id.label("location_id")).where(
-        Order.tenant_id == tenant_id, Order.location_id.is_not(None)
+        Order.tenant_id == tenant_id,
+        Order.location_id.is_not(None),
+        Order.ordered_at >= cut.moment,
     )
-    if cut > date.min:
-        orders = orders.where(Order.ordered_at >= day_start(cut, time_zone))
     rolled = select(StatsDay.location_id).where(
         StatsDay.tenant_id == tenant_id, StatsDay.location_id != NO_LOCATION
     )
     found = union_all(rolled, orders).subquery("locations")
     query = select(found.c.location_id).distinct().order_by(found.c.location_id)
     return tuple(db.session.scalars(query))
+
+
+def _plainly(day, rows: list[tuple[int, date, date]]) -> list:
+    """The days of all `rows` again as plain bounds on `day`: the planner then reads only them
+    from the primary key, where the join to the day table alone made it read every day."""
+    return [
+        day >= literal(min(first for _key, first, _last in rows), Date()),
+        day <= literal(max(last for _key, _first, last in rows), Date()),
+    ]
 
 
 def _day_table(rows: list[tuple[int, date, date]]):

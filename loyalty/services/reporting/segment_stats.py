@@ -33,6 +33,8 @@ from ...rules.tiers import TierLevel
 from ..accounts.search import SearchCriteria, conditions
 from ..accounts.segments import criteria_of, list_segments
 from ..checkout.catalogue import tier_levels
+from .overview import active_members_per_location
+from .rollups import read_cut
 
 AGE_BANDS = ("<18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")
 UNKNOWN = "UNKNOWN"
@@ -330,48 +332,62 @@ def _tags(tenant_id: int, start: datetime, end: datetime) -> Breakdown:
     return Breakdown("tag", "Tag", _ranked(_tallied(rows), lambda tag: tag))
 
 
+@dataclass(frozen=True)
+class _Days:
+    """The period's days up to `end` (now, for a period still running)."""
+
+    first_day: date
+    last_day: date
+    start: datetime
+    end: datetime
+
+
 def _venues(tenant_id: int, period: Period, end: datetime) -> Breakdown:
-    """Per location: distinct members who ordered there in the period, how many of them joined
-    in it, and the change from the distinct members of the period before."""
-    start = period.start
-    visits = (
-        select(
-            Order.location_id.label("location_id"),
-            Order.account_id.label("account_id"),
-            func.max(case((Order.ordered_at >= start, 1), else_=0)).label("in_period"),
-            func.max(case((Order.ordered_at < start, 1), else_=0)).label("before"),
+    """Per location: distinct members who ordered there in the period (from the visit rollups,
+    as the overview counts active members), how many of them joined in it, and the change
+    from the distinct members of the period before."""
+    cut = read_cut(tenant_id, period.time_zone, end)
+    days = _Days(period.first_day, period.last_day, period.start, end)
+    active = active_members_per_location(tenant_id, [(0, days), (1, period.previous())], cut)
+    counts: dict[str, list[int]] = {}
+    for (key, location), members in active.items():
+        counts.setdefault(location, [0, 0, 0])[2 if key else 0] += members
+    for location, members in _new_visitors(tenant_id, period.start, end):
+        counts.setdefault(location, [0, 0, 0])[1] += members
+    # The period before stands where the other breakdowns have the members at the start.
+    tallies = _tallied((location, *figures) for location, figures in counts.items())
+    return Breakdown("venue", "Venue", _ranked(tallies, lambda key: _LABELS.get(key, key)))
+
+
+def _new_visitors(tenant_id: int, start: datetime, end: datetime) -> list:
+    """(location, members) who joined in [start, end) and ordered there in it: the accounts
+    created then (ix_accounts_tenant_created) against the period's member orders, read from
+    ix_orders_member_activity alone."""
+    location = func.coalesce(Order.location_id, NO_LOCATION)
+    visitors = (
+        select(location.label("location_id"), Order.account_id)
+        .select_from(Account)
+        .join(
+            Order,
+            and_(
+                Order.account_id == Account.id,
+                Order.tenant_id == tenant_id,
+                # Constants, so both planners see the partial index applies.
+                Order.status == literal_column("'placed'"),
+                Order.account_id.is_not(None),
+                Order.ordered_at >= start,
+                Order.ordered_at < end,
+            ),
         )
         .where(
-            Order.tenant_id == tenant_id,
-            # Constants, so both planners see the partial ix_orders_member_activity applies.
-            Order.status == literal_column("'placed'"),
-            Order.account_id.is_not(None),
-            Order.ordered_at >= period.previous().start,
-            Order.ordered_at < end,
+            Account.tenant_id == tenant_id, Account.created_at >= start, Account.created_at < end
         )
-        .group_by(Order.location_id, Order.account_id)
-        .subquery("visits")
+        .distinct()
+        .subquery("visitors")
     )
-    # The few accounts created in the period, from ix_accounts_tenant_created, rather than a
-    # join to every visitor's account.
-    joined_in_period = select(Account.id).where(
-        Account.tenant_id == tenant_id, Account.created_at >= start, Account.created_at < end
-    )
-    rows = db.session.execute(
-        select(
-            visits.c.location_id,
-            func.sum(visits.c.in_period),
-            func.sum(
-                case((visits.c.account_id.in_(joined_in_period), visits.c.in_period), else_=0)
-            ),
-            func.sum(visits.c.before),
-        ).group_by(visits.c.location_id)
-    )
-    # The period before stands where the other breakdowns have the members at the start.
-    tallies = _tallied(
-        (location if location is not None else NO_LOCATION, *counts) for location, *counts in rows
-    )
-    return Breakdown("venue", "Venue", _ranked(tallies, lambda key: _LABELS.get(key, key)))
+    return db.session.execute(
+        select(visitors.c.location_id, func.count()).group_by(visitors.c.location_id)
+    ).all()
 
 
 def _segments_apart(

@@ -17,6 +17,9 @@ API token, and K timed GETs of each page and API call (see PAGES).
 
 `--database-url` with `--reuse` measures an earlier run's data again (no seeding): start a
 server of your own, run once with `--database-url`, then as often as needed with `--reuse`.
+`--reuse` creates tables added since (create_all) but no columns: the seeded database has no
+Alembic version, so after a migration that adds columns run, with the newer code,
+`flask db stamp <the revision it was seeded at>` then `flask db upgrade` against it first.
 """
 
 from __future__ import annotations

@@ -247,9 +247,11 @@ def linked_request(call: Call) -> Context:
     call.tenant_id = tenant.id
     verify_signature(raw, tenant, channel_link_id, call)
     check_body(body)
-    call.request_data = body if isinstance(body, dict) else None
-    if call.request_data is None and request.method == "GET":
+    # A GET has no body (it reads as {}): its ids are in the query.
+    if request.method == "GET":
         call.request_data = query
+    else:
+        call.request_data = body if isinstance(body, dict) else None
     if request.method != "GET" and not isinstance(body, dict):
         raise bad_request("request body must be a JSON object")
     return Context(tenant=tenant, body=body, query=query)

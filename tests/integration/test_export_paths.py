@@ -208,3 +208,23 @@ def test_a_download_stopped_half_way_leaves_the_connection_usable(app, tenant, m
     next(chunks), next(chunks)
     chunks.close()  # as when the browser goes away
     assert db.session.scalar(select(func.count()).select_from(Account)) == 40
+
+
+@pytest.mark.usefixtures("postgresql_only")
+def test_consents_read_as_python_reads_them_whatever_json_holds(tenant):
+    """Consents recorded by other doors (imports, guest pages) may hold any JSON value: a value
+    Python calls false is not a consent given, either way."""
+    held = [
+        {"marketing": "2026-01-01T00:00:00Z", "sms": True, "push": False},
+        {"marketing": False, "email": 1, "post": 0, "fax": 0.0, "zz": "", "aa": "yes"},
+        {"Ähm": [], "ok": [0], "b": {}, "a": {"x": 1}, "n": None},
+        {},
+    ]
+    for number, consents in enumerate(held):
+        account = customer(tenant, external_id=f"c-{number}", marketing_consent=True)
+        account.consents = consents
+    db.session.commit()
+    stream = contact_csv(tenant.id, AccountFilter(contactable=True), NOW)
+    copied, formatted = both_ways(stream)
+    assert copied == formatted
+    assert b'c-1,,,,,"aa,email,marketing"\r\nc-2,,,,,"a,ok,marketing"' in formatted

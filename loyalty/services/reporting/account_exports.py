@@ -68,8 +68,8 @@ def account_csv(
         sql_cell(Account.sex),
         sql_moment(Account.created_at),
         sql_moment(Account.last_order_at),
-        sql_cell(tag_list()),
-        sql_cell(_venue_list()),
+        tag_list(),
+        _venue_list(),
         *(sql_number(counter(name)) for name in COUNTERS),
         sql_yes_no(Account.marketing_consent),
     )
@@ -92,7 +92,7 @@ def contact_csv(
         sql_name(Account.first_name, Account.last_name),
         sql_cell(Account.email),
         sql_cell(Account.phone),
-        sql_cell(_consents_given()),
+        _consents_given(),
     )
     return CsvStream(
         CONTACT_COLUMNS,
@@ -148,9 +148,10 @@ def _contact_rows(
 
 
 def _venue_list() -> ColumnElement:
-    """account_facts' venues in SQL: where the account placed orders, in code-point order."""
+    """account_facts' venues in SQL: where the account placed orders, in code-point order, as a
+    safe cell (made inside the subquery, as tag_list's)."""
     return (
-        select(sql_sorted(Order.location_id, unique=True))
+        select(sql_cell(sql_sorted(Order.location_id, unique=True)))
         .where(
             Order.account_id == Account.id,
             Order.status == "placed",
@@ -161,15 +162,18 @@ def _venue_list() -> ColumnElement:
 
 
 def _consents_given() -> ColumnElement:
-    """The contact rows' consents in SQL: the keys of `consents` whose value is truthy, in
-    code-point order, then "marketing" when the account agreed to it only by its flag."""
+    """The contact rows' consents in SQL, as a safe cell: the keys of `consents` whose value is
+    truthy, in code-point order, then "marketing" when the account agreed to it only by its
+    flag. One subquery (an aggregate always gives one row), run once per account."""
     consents = cast(Account.consents, JSONB)
     as_object = case((func.jsonb_typeof(consents) == "object", consents), else_=null())
     items = func.jsonb_each(as_object).table_valued("key", "value")
     falsy = [cast(literal(value), JSONB) for value in _FALSY_JSON]
-    keys = select(sql_sorted(items.c.key)).where(items.c.value.not_in(falsy)).scalar_subquery()
     by_flag_only = and_(
         Account.marketing_consent.is_(True),
         func.coalesce(consents["marketing"].not_in(falsy), False).is_(False),
     )
-    return func.concat_ws(",", keys, case((by_flag_only, "marketing"), else_=null()))
+    given = func.concat_ws(
+        ",", sql_sorted(items.c.key), case((by_flag_only, "marketing"), else_=null())
+    )
+    return select(sql_cell(given)).where(items.c.value.not_in(falsy)).scalar_subquery()

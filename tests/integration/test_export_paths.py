@@ -9,12 +9,16 @@ import io
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, literal, select
 
 from loyalty.extensions import db
 from loyalty.models import Account, Tenant
+from loyalty.models.base import UTCDateTime
 from loyalty.rules.basket import Basket, BasketItem
 from loyalty.rules.constraints import Constraint
+from loyalty.rules.money import format_money
 from loyalty.services.accounts.erasure import erase_account
 from loyalty.services.accounts.events import record_relation_event
 from loyalty.services.accounts.listing import AccountFilter
@@ -24,11 +28,21 @@ from loyalty.services.accounts.search import SearchCriteria
 from loyalty.services.checkout.orders import OrderReport, record_order
 from loyalty.services.reporting import exports
 from loyalty.services.reporting.account_exports import account_csv, contact_csv
-from loyalty.services.reporting.exports import CsvStream, ExportSpec, export_csv
+from loyalty.services.reporting.exports import (
+    WHITESPACE,
+    CsvStream,
+    ExportSpec,
+    export_csv,
+    safe_cell,
+    sql_cell,
+    sql_moment,
+    sql_money,
+    sql_name,
+)
 from loyalty.services.setup.tenants import create_tenant
 from loyalty.services.setup.tiers import TierDetails, create_tier
 from loyalty.services.wallet.ledger import Posting, lock_account, take_back_points
-from loyalty.time import utcnow
+from loyalty.time import to_iso, utcnow
 from tests.support.accounts import customer, earn
 from tests.support.api import bearer, service_token
 
@@ -228,3 +242,59 @@ def test_consents_read_as_python_reads_them_whatever_json_holds(tenant):
     copied, formatted = both_ways(stream)
     assert copied == formatted
     assert b'c-1,,,,,"aa,email,marketing"\r\nc-2,,,,,"a,ok,marketing"' in formatted
+
+
+TWINS = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+# Text PostgreSQL can hold (no NUL, no lone surrogate), biased towards what starts a formula.
+cell_text = st.text(
+    alphabet=st.one_of(
+        st.sampled_from("=+-@\t\r\n 0123456789٣,\"'"),
+        st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    ),
+    max_size=12,
+)
+
+
+@pytest.mark.usefixtures("postgresql_only")
+@TWINS
+@given(values=st.lists(cell_text, min_size=1, max_size=20))
+def test_sql_cell_is_safe_cell(values):
+    cells = db.session.execute(select(*(sql_cell(literal(v)) for v in values))).one()
+    assert [cell or "" for cell in cells] == [safe_cell(v) for v in values]
+
+
+@pytest.mark.usefixtures("postgresql_only")
+@TWINS
+@given(
+    amounts=st.lists(st.integers(-(2**31), 2**31 - 1), min_size=1, max_size=20),
+    digits=st.integers(0, 4),
+)
+def test_sql_money_is_format_money(amounts, digits):
+    cells = db.session.execute(select(*(sql_money(literal(a), digits) for a in amounts))).one()
+    assert list(cells) == [safe_cell(format_money(a, digits)) for a in amounts]
+
+
+@pytest.mark.usefixtures("postgresql_only")
+@TWINS
+@given(firsts=st.lists(cell_text, min_size=1, max_size=10), last=cell_text)
+def test_sql_name_is_the_stripped_full_name(firsts, last):
+    names = db.session.execute(select(*(sql_name(literal(f), literal(last)) for f in firsts))).one()
+    assert [name or "" for name in names] == [safe_cell(f"{f} {last}".strip()) for f in firsts]
+
+
+@pytest.mark.usefixtures("postgresql_only")
+@TWINS
+@given(moments=st.lists(st.datetimes(timezones=st.just(UTC)), min_size=1, max_size=20))
+def test_sql_moment_is_to_iso(moments):
+    cells = db.session.execute(
+        select(*(sql_moment(literal(m, UTCDateTime())) for m in moments))
+    ).one()
+    assert list(cells) == [to_iso(m) for m in moments]
+
+
+def test_the_whitespace_list_is_what_str_strip_removes():
+    assert set(WHITESPACE) == {chr(c) for c in range(0x110000) if chr(c).isspace()}

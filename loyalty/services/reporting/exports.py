@@ -69,8 +69,12 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # ...but a plain signed number (a phone in E.164, a negative amount) cannot carry a formula.
 # ASCII digits only, the whole cell: the same test in Python (fullmatch) and SQL (anchored).
 _PLAIN_NUMBER = "[+-]?[0-9]+"
-# What str.strip() removes, for the SQL twin of f"{first} {last}".strip().
-_WHITESPACE = "".join(chr(code) for code in range(0x110000) if chr(code).isspace())
+# What str.strip() removes (every character str.isspace() calls space), for the SQL twin of
+# f"{first} {last}".strip(); tests/integration/test_export_paths.py checks it against Python.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 @dataclass(frozen=True)
@@ -238,7 +242,7 @@ def sql_yes_no(flag: ColumnElement) -> ColumnElement[str]:
 
 def sql_name(first: ColumnElement, last: ColumnElement) -> ColumnElement[str]:
     """f"{first} {last}".strip() in SQL."""
-    return sql_cell(func.btrim(func.concat(first, " ", last), _WHITESPACE))
+    return sql_cell(func.btrim(func.concat(first, " ", last), WHITESPACE))
 
 
 def sql_sorted(value: ColumnElement, *, unique: bool = False) -> ColumnElement:

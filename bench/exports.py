@@ -102,7 +102,7 @@ def seed(app, accounts: int) -> dict:
     venues = "(ARRAY['" + "','".join(VENUES) + "'])"
     with app.app_context():
         for sql in (
-            "UPDATE accounts SET birthdate = DATE '1950-01-01' + (id * 7919 % 20000), "
+            "UPDATE accounts SET birthdate = DATE '1950-01-01' + (id::bigint * 7919 % 20000)::int, "
             "sex = (ARRAY['MALE','FEMALE','OTHER',NULL])[1 + id % 4] WHERE tenant_id = :t",
             "INSERT INTO account_tags (account_id, tag, tenant_id) SELECT id, CASE WHEN id % 10 "
             "= 0 THEN 'vip' ELSE 'lunch' END, :t FROM accounts WHERE tenant_id = :t "

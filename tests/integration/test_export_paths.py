@@ -151,13 +151,12 @@ def both_ways(stream: CsvStream) -> tuple[bytes, bytes]:
     return copied, b"".join(stream.formatted())
 
 
-@pytest.fixture()
-def postgresql_only(app):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("COPY is PostgreSQL's; SQLite always formats in Python")
+# COPY is PostgreSQL's (SQLite always formats in Python): these run on PostgreSQL only.
+on_postgresql = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 
-@pytest.mark.usefixtures("postgresql_only", "awkward")
+@on_postgresql
+@pytest.mark.usefixtures("awkward")
 @pytest.mark.parametrize("contacts", [False, True], ids=["accounts", "contacts"])
 def test_the_dashboard_exports_are_the_same_bytes_either_way(tenant, contacts):
     shown = set()
@@ -176,7 +175,8 @@ def test_the_dashboard_exports_are_the_same_bytes_either_way(tenant, contacts):
     )
 
 
-@pytest.mark.usefixtures("postgresql_only", "awkward")
+@on_postgresql
+@pytest.mark.usefixtures("awkward")
 def test_the_api_exports_are_the_same_bytes_either_way(tenant):
     for selection in SELECTIONS:
         for stream in (
@@ -190,7 +190,8 @@ def test_the_api_exports_are_the_same_bytes_either_way(tenant):
     assert b',"milan,rome",3,6000,' in rows  # the venues and counters were read
 
 
-@pytest.mark.usefixtures("postgresql_only", "awkward")
+@on_postgresql
+@pytest.mark.usefixtures("awkward")
 def test_the_downloads_carry_the_copied_bytes(owner_client, client, tenant):
     """The dashboard download (with a BOM) and the API export (without) stream COPY's rows."""
     downloaded = owner_client.get("/accounts/export.csv?tag=vip").get_data()
@@ -224,7 +225,7 @@ def test_a_download_stopped_half_way_leaves_the_connection_usable(app, tenant, m
     assert db.session.scalar(select(func.count()).select_from(Account)) == 40
 
 
-@pytest.mark.usefixtures("postgresql_only")
+@on_postgresql
 def test_consents_read_as_python_reads_them_whatever_json_holds(tenant):
     """Consents recorded by other doors (imports, guest pages) may hold any JSON value: a value
     Python calls false is not a consent given, either way."""
@@ -259,7 +260,8 @@ cell_text = st.text(
 )
 
 
-@pytest.mark.usefixtures("postgresql_only")
+@on_postgresql
+@pytest.mark.usefixtures("app")
 @TWINS
 @given(values=st.lists(cell_text, min_size=1, max_size=20))
 def test_sql_cell_is_safe_cell(values):
@@ -267,7 +269,8 @@ def test_sql_cell_is_safe_cell(values):
     assert [cell or "" for cell in cells] == [safe_cell(v) for v in values]
 
 
-@pytest.mark.usefixtures("postgresql_only")
+@on_postgresql
+@pytest.mark.usefixtures("app")
 @TWINS
 @given(
     amounts=st.lists(st.integers(-(2**31), 2**31 - 1), min_size=1, max_size=20),
@@ -278,7 +281,8 @@ def test_sql_money_is_format_money(amounts, digits):
     assert list(cells) == [safe_cell(format_money(a, digits)) for a in amounts]
 
 
-@pytest.mark.usefixtures("postgresql_only")
+@on_postgresql
+@pytest.mark.usefixtures("app")
 @TWINS
 @given(firsts=st.lists(cell_text, min_size=1, max_size=10), last=cell_text)
 def test_sql_name_is_the_stripped_full_name(firsts, last):
@@ -286,7 +290,8 @@ def test_sql_name_is_the_stripped_full_name(firsts, last):
     assert [name or "" for name in names] == [safe_cell(f"{f} {last}".strip()) for f in firsts]
 
 
-@pytest.mark.usefixtures("postgresql_only")
+@on_postgresql
+@pytest.mark.usefixtures("app")
 @TWINS
 @given(moments=st.lists(st.datetimes(timezones=st.just(UTC)), min_size=1, max_size=20))
 def test_sql_moment_is_to_iso(moments):

@@ -34,7 +34,7 @@ def test_while_postgres_restarts_every_door_answers_503_and_nothing_is_lost(site
         finally:
             site.postgres.resume()
         back = load.sent()
-        wait_until(lambda: _answered_since(load, back) >= 10, 60, "the app recovers by itself")
+        wait_until(lambda: load.answered_since(back) >= 10, 60, "the app recovers by itself")
     exchanges = load.exchanges
     counts = tally(exchanges)
     print(f"requests: {len(exchanges)} {counts}")
@@ -131,8 +131,3 @@ def _each_door(site) -> dict:
         "dashboard": send(base, "GET", "/", headers={"Cookie": site.dashboard_cookie}),
         "guest page": send(base, "GET", f"/m/{SLUG}/sign-in"),
     }
-
-
-def _answered_since(load: Load, start: int) -> int:
-    with load._lock:
-        return sum(1 for e in load.exchanges[start:] if e.answer.status == 200)

@@ -453,6 +453,11 @@ class Load:
         with self._lock:
             return len(self.exchanges)
 
+    def answered_since(self, start: int) -> int:
+        """How many of the exchanges after the first `start` were answered 2xx."""
+        with self._lock:
+            return sum(1 for e in self.exchanges[start:] if e.answer.status == 200)
+
     def _send(self, kind: str, path: str, payload: dict) -> Answer:
         answer = signed_post(self.channel.base_url, path, payload, self.channel.secret)
         with self._lock:

@@ -218,7 +218,7 @@ def render_error(status: int, title: str, description: str) -> Response:
     """Every error under /m/ (unknown tenant or page, CSRF, bad input, 500) as a guest page."""
     db.session.rollback()  # a failed transaction must not break the page that reports it
     tenant = g.get("member_tenant")
-    if tenant is None and status != 500:
+    if tenant is None and status < 500:  # a 503 means the database is out of reach
         parts = request.path.split("/")
         tenant = _tenant_named(parts[2]) if len(parts) > 2 else None
     response = Response(

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from flask import Response, current_app, request
 
+from ..errors import database_unavailable
 from ..extensions import db
 from ..services.deliverect import call_log as webhook_log
 from ..services.deliverect.links import LinkedTenant, tenant_for_link
@@ -284,7 +285,9 @@ def logged(endpoint: str) -> Callable:
             except NotFound as missing:
                 db.session.rollback()
                 response, error = value_response(404), missing.description
-            except Exception:
+            except Exception as failure:
+                if database_unavailable(failure):
+                    raise  # loyalty.errors answers 503 in our shape; no log row can be written
                 db.session.rollback()
                 current_app.logger.exception("webhook %s failed", endpoint)
                 response = error_response(

@@ -75,6 +75,7 @@ def register_commands(app: Flask) -> None:
 
 
 def configure_logger(app: Flask) -> None:
+    logging.getLogger("authlib").setLevel(logging.INFO)  # its DEBUG lines print secrets, tokens
     if not app.debug and not app.testing:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"

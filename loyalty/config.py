@@ -59,8 +59,16 @@ class Defaults:
     CUSTOMER_CODE_ATTEMPTS = 5
     # At most this many codes are sent to one account in an hour; further requests send nothing.
     CUSTOMER_CODES_PER_HOUR = 5
+    # ...and this many in a day, so wrong guesses at one account stay under 50 a day.
+    CUSTOMER_CODES_PER_DAY = 10
+    # Per requester (IP) and restaurant on the guest pages, in LOGIN_THROTTLE_WINDOW_SECONDS:
+    # this many code requests (join or sign in), and this many wrong codes typed.
+    GUEST_CODE_REQUESTS_PER_WINDOW = 10
+    GUEST_WRONG_CODES_PER_WINDOW = 20
     # A guest signed in on the member pages (/m/<tenant>/) stays signed in this many days.
     GUEST_SESSION_DAYS = 30
+    # Deleting the account asks for a new code unless the guest signed in this recently.
+    GUEST_FRESH_SIGN_IN_MINUTES = 15
     # Deliverect single sign-on: a guest's "Order online" code works once, for this many
     # seconds; the access token Deliverect exchanges it for lives this long, and its refresh
     # token (single use, each refresh hands out a new pair) this many days.

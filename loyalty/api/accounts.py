@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from flask import Response, current_app, request, stream_with_context
 from sqlalchemy import select
@@ -30,9 +30,7 @@ from ..services.accounts.listing import (
 )
 from ..services.accounts.overview import overviews
 from ..services.accounts.profile import resolve_merged
-from ..services.campaigns.selection import account_facts
-from ..services.reporting.account_exports import account_rows, contact_rows
-from ..services.reporting.exports import csv_lines
+from ..services.reporting.account_exports import account_csv, contact_csv
 from . import api
 from .errors import ApiError
 from .lists import list_response, paging
@@ -175,8 +173,8 @@ def export(principal: Principal, query: AccountFilterQuery) -> Response:
     tenant_id = principal.tenant_id
     _log_export(principal, "accounts")
     if kind == CSV:
-        lines = csv_lines(account_rows(_facts_batches(tenant_id, selection)), bom=False)
-        return _streamed(lines, CSV, _filename(tenant_id, "accounts"))
+        csv = account_csv(tenant_id, selection, utcnow(), default_region=_region())
+        return _streamed(csv, CSV, _filename(tenant_id, "accounts"))
     return _streamed(_json_lines(tenant_id, selection), kind, None)
 
 
@@ -202,8 +200,8 @@ def export(principal: Principal, query: AccountFilterQuery) -> Response:
 def contact_export(principal: Principal, query: AccountFilterQuery) -> Response:
     selection = _selection(query, contactable=True)
     _log_export(principal, "contacts")
-    lines = csv_lines(contact_rows(_batches(principal.tenant_id, selection)), bom=False)
-    return _streamed(lines, CSV, _filename(principal.tenant_id, "contacts"))
+    csv = contact_csv(principal.tenant_id, selection, utcnow(), default_region=_region())
+    return _streamed(csv, CSV, _filename(principal.tenant_id, "contacts"))
 
 
 def _selection(query: AccountFilterQuery, *, contactable: bool = False) -> AccountFilter:
@@ -236,13 +234,6 @@ def _overview_batches(tenant_id: int, selection: AccountFilter):
         yield overviews(tenant_id, batch)
 
 
-def _facts_batches(tenant_id: int, selection: AccountFilter):
-    """Only what a CSV row shows: the account and its campaign facts (tags, venues, counters)."""
-    for batch in _batches(tenant_id, selection):
-        facts = account_facts(tenant_id, [account.id for account in batch])
-        yield [(account, facts[account.id]) for account in batch]
-
-
 def _json_lines(tenant_id: int, selection: AccountFilter) -> Iterator[str]:
     for batch in _overview_batches(tenant_id, selection):
         for overview in batch:
@@ -259,8 +250,10 @@ def _wanted_format() -> str:
     return best
 
 
-def _streamed(lines: Iterator[str], mimetype: str, filename: str | None) -> Response:
-    response = Response(stream_with_context(lines), mimetype=mimetype)
+def _streamed(
+    body: Iterable[str] | Iterable[bytes], mimetype: str, filename: str | None
+) -> Response:
+    response = Response(stream_with_context(body), mimetype=mimetype)
     if filename:
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"

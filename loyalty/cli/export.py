@@ -9,16 +9,8 @@ import click
 
 from ..services.accounts.search import SearchCriteria
 from ..services.accounts.segments import criteria_of, segment_by_name
-from ..services.reporting.exports import (
-    ExportSpec,
-    csv_lines,
-    export_count,
-    export_rows,
-    sole_tenant,
-)
+from ..services.reporting.exports import ExportSpec, export_count, export_csv, sole_tenant
 from .accounts import accounts_cli, require_tenant
-
-PROGRESS_STEP = 1000
 
 
 @accounts_cli.command("export")
@@ -54,35 +46,19 @@ def export_command(
         criteria = criteria_of(segment)
     spec = ExportSpec(tenant, criteria, contacts=contacts)
     total = export_count(spec)
-    stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    csv = export_csv(spec, bom=output is not None)
+    stream = output.open("wb") if output else click.get_binary_stream("stdout")
     try:
         with click.progressbar(
             length=total, label=f"Exporting {total:,} accounts", file=sys.stderr
         ) as bar:
-            counter = _Counter(bar)
-            for line in csv_lines(counter.through(export_rows(spec)), bom=output is not None):
-                stream.write(line)
-            bar.update(counter.accounts % PROGRESS_STEP)
+            for chunk in csv:
+                stream.write(chunk)
+                bar.update(csv.written - bar.pos)
     finally:
         if output:
             stream.close()
+        else:
+            stream.flush()
     where = str(output) if output else "standard output"
-    click.echo(f"{counter.accounts:,} accounts exported to {where}", err=True)
-
-
-class _Counter:
-    """Counts the accounts flowing to the file and moves the progress bar every thousand."""
-
-    def __init__(self, bar) -> None:
-        self.bar, self.accounts = bar, 0
-
-    def through(self, rows):
-        header = True
-        for row in rows:
-            if header:
-                header = False
-            else:
-                self.accounts += 1
-                if self.accounts % PROGRESS_STEP == 0:
-                    self.bar.update(PROGRESS_STEP)
-            yield row
+    click.echo(f"{csv.written:,} accounts exported to {where}", err=True)

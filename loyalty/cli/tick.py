@@ -10,6 +10,8 @@ from flask import current_app
 from ..models import utcnow
 from ..services.campaigns.jobs import run_campaign_jobs
 from ..services.deliverect.call_log import prune
+from ..services.deliverect.sso import prune_sso
+from ..services.members.sessions import prune_expired
 from ..services.notifications.outbox import deliver_due
 from ..services.reporting import rollups
 from ..services.setup.team import prune_logins
@@ -38,6 +40,11 @@ def tick(now_text: str | None) -> None:
     click.echo(f"deleted {prune(now, days)} webhook calls older than {days} days")
     window = int(current_app.config["LOGIN_THROTTLE_WINDOW_SECONDS"])
     click.echo(f"deleted {prune_logins(now, window)} ended sign-in sessions and throttle counts")
+    guests = prune_expired(now)
+    click.echo(
+        f"deleted {guests.guest_sessions} guest sessions, {guests.customer_codes} guest sign-in "
+        f"codes and {prune_sso(now)} SSO codes and tokens ended over a day ago"
+    )
     click.echo(f"campaigns: {run_campaign_jobs(now).summary()}")
     sent = deliver_due(now)
     click.echo(

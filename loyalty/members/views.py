@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
-from functools import wraps
+from functools import partial, wraps
 
 from flask import (
     Response,
@@ -23,19 +24,35 @@ from ..rules.brand import DEFAULT_BRAND, ColourError, parse_colour, text_colour_
 from ..services.accounts import sign_in_codes
 from ..services.deliverect.sso import SsoUnavailable, list_shops, sso_ready, start_sso
 from ..services.members.card import card_for
-from ..services.members.join import JoinRequest, join
+from ..services.members.join import (
+    JoinRequest,
+    contact_login,
+    finish_join,
+    is_pending,
+    join_choices,
+    open_join,
+)
 from ..services.members.own_data import (
     OwnDetails,
     erase_own_account,
     own_data,
     update_own_details,
 )
-from ..services.members.sessions import end_session
-from ..services.members.sign_in import send_code, sign_in_with_code
+from ..services.members.sessions import end_session, signed_in_since
+from ..services.members.sign_in import sign_in_with_code
+from ..services.members.throttle import (
+    GuestThrottled,
+    count_code_request,
+    count_guess,
+    forgive_guess,
+)
 from ..validation import FieldErrors
 from . import (
+    TooManyTries,
     bp,
     guest_token,
+    keep_join_choices,
+    kept_join_choices,
     member_tenant,
     remember_token,
     signed_in_guest,
@@ -65,7 +82,9 @@ def signed_in(view):
     @wraps(view)
     def wrapper(**values):
         if signed_in_guest() is None:
-            return redirect(url_for("members.sign_in", next=request.path), 303)
+            # Back to the page after signing in, when it is one a link can open (a GET).
+            back = request.path if request.method == "GET" else None
+            return redirect(url_for("members.sign_in", next=back), 303)
         return view(**values)
 
     return wrapper
@@ -80,16 +99,17 @@ def _home() -> str:
 
 @bp.route("/join", methods=["GET", "POST"])
 def join_page():
-    tenant = member_tenant()
+    tenant, guest = member_tenant(), signed_in_guest()
     form = JoinForm()
     if request.method == "GET":
-        if signed_in_guest() is not None:
+        if guest is not None and not is_pending(guest):
             return redirect(_home(), 303)
+        if guest is not None:  # proven, but never joined: the address is theirs already
+            form.contact.data = guest.email or guest.phone
         return render_template("members/join.html", form=form)
     if form.validate_on_submit():
         try:
-            login = join(
-                tenant.id,
+            choices = join_choices(
                 JoinRequest(
                     first_name=form.first_name.data,
                     last_name=form.last_name.data,
@@ -103,7 +123,12 @@ def join_page():
         except FieldErrors as error:
             _show_errors(form, error, fallback="first_name")
         else:
-            return _code_sent(login, None, ContactForm(formdata=None, data={"contact": login}))
+            if guest is not None and finish_join(guest, choices, now=utcnow()):
+                flash(f"Welcome to {tenant.name}'s programme.", "success")
+                return redirect(_home(), 303)
+            _count_code_request()
+            keep_join_choices(choices)
+            return _ask_for_code(choices.login, None, partial(open_join, _app(), tenant.id))
     return render_template("members/join.html", form=form), 422
 
 
@@ -116,39 +141,26 @@ def sign_in():
         form.next.data = _safe_next(request.args.get("next"))
         return render_template("members/sign_in.html", form=form)
     if form.validate_on_submit():
-        return _code_sent(form.contact.data, _safe_next(form.next.data), form)
+        try:
+            _kind, login = contact_login(
+                form.contact.data, current_app.config["DEFAULT_PHONE_REGION"]
+            )
+        except FieldErrors as error:
+            _show_errors(form, error, fallback="contact")
+        else:
+            _count_code_request()
+            send = partial(sign_in_codes.send_code, _app(), member_tenant().id)
+            return _ask_for_code(login, _safe_next(form.next.data), send)
     return render_template("members/sign_in.html", form=form), 422
 
 
-def _code_sent(contact: str, next_page: str | None, form: ContactForm):
-    """Send a code to `contact` if it is a member's, after answering, and ask for it: the same
-    page whether or not it is one (`form`'s page with the error when it is no address at all)."""
-    config = current_app.config
-    lifetime = timedelta(minutes=int(config["CUSTOMER_CODE_MINUTES"]))
-    try:
-        sent = send_code(
-            member_tenant().id,
-            contact,
-            now=utcnow(),
-            lifetime=lifetime,
-            per_hour=int(config["CUSTOMER_CODES_PER_HOUR"]),
-            phone_region=config["DEFAULT_PHONE_REGION"],
-        )
-    except FieldErrors as error:
-        _show_errors(form, error, fallback="contact")
-        return render_template("members/sign_in.html", form=form), 422
-    code_form = CodeForm(formdata=None, data={"login": sent.login, "next": next_page or ""})
-    minutes = int(lifetime.total_seconds() // 60)
+def _ask_for_code(login: str, next_page: str | None, send: Callable[[str], None]):
+    """The page asking for the code sent to `login`, the same whether or not it is a member's:
+    `send(login)` (which issues and delivers the code, if any) runs after the answer."""
+    code_form = CodeForm(formdata=None, data={"login": login, "next": next_page or ""})
+    minutes = int(current_app.config["CUSTOMER_CODE_MINUTES"])
     response = make_response(render_template("members/code.html", form=code_form, minutes=minutes))
-    if sent.message_id is not None:
-        app = current_app._get_current_object()
-        message_id = sent.message_id
-
-        def deliver() -> None:
-            with app.app_context():
-                sign_in_codes.deliver_code(message_id, utcnow())
-
-        response.call_on_close(deliver)
+    response.call_on_close(partial(send, login))
     return response
 
 
@@ -157,15 +169,23 @@ def enter_code():
     form = CodeForm()
     config = current_app.config
     if form.validate_on_submit():
+        tenant_id, address = member_tenant().id, _requester()
+        try:
+            count_guess(tenant_id, address, now=utcnow(), **_per_requester("GUEST_WRONG_CODES"))
+        except GuestThrottled:
+            raise TooManyTries() from None
         token = sign_in_with_code(
-            member_tenant().id,
+            tenant_id,
             form.login.data,
             form.code.data,
             now=utcnow(),
             max_attempts=int(config["CUSTOMER_CODE_ATTEMPTS"]),
             session_lifetime=timedelta(days=int(config["GUEST_SESSION_DAYS"])),
+            joining=kept_join_choices(),
         )
         if token is not None:
+            forgive_guess(tenant_id, address)
+            keep_join_choices(None)
             remember_token(token)
             return redirect(_next_or_home(form.next.data), 303)
         form.code.errors = [
@@ -174,6 +194,34 @@ def enter_code():
         ]
     minutes = int(config["CUSTOMER_CODE_MINUTES"])
     return render_template("members/code.html", form=form, minutes=minutes), 422
+
+
+def _count_code_request() -> None:
+    try:
+        count_code_request(
+            member_tenant().id,
+            _requester(),
+            now=utcnow(),
+            **_per_requester("GUEST_CODE_REQUESTS"),
+        )
+    except GuestThrottled:
+        raise TooManyTries() from None
+
+
+def _per_requester(name: str) -> dict[str, int]:
+    config = current_app.config
+    return {
+        "limit": int(config[f"{name}_PER_WINDOW"]),
+        "window_seconds": int(config["LOGIN_THROTTLE_WINDOW_SECONDS"]),
+    }
+
+
+def _requester() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _app():
+    return current_app._get_current_object()
 
 
 @bp.route("/sign-out", methods=["POST"])
@@ -191,6 +239,8 @@ def sign_out():
 @signed_in
 def card():
     tenant = member_tenant()
+    if is_pending(signed_in_guest()):
+        return redirect(url_for("members.join_page"), 303)
     guest_card = card_for(tenant.id, signed_in_guest(), utcnow())
     shops = list_shops(tenant.id) if sso_ready(tenant) else []
     qr_codes = {
@@ -273,12 +323,35 @@ def my_data():
 @signed_in
 def delete_me():
     form = EmptyForm()
+    if not _signed_in_recently():
+        return render_template("members/delete.html", form=form, prove=True)
     if request.method == "POST" and form.validate_on_submit():
         erase_own_account(member_tenant().id, signed_in_guest().id, now=utcnow())
         remember_token(None)  # its sessions ended with the erasure
         flash("Your account and your personal data are deleted.", "success")
         return redirect(url_for("members.join_page"), 303)
-    return render_template("members/delete.html", form=form)
+    return render_template("members/delete.html", form=form, prove=False)
+
+
+@bp.route("/me/delete/code", methods=["POST"])
+@signed_in
+def prove_before_deleting():
+    """Erasure cannot be undone: a phone signed in long ago (perhaps shared) first proves the
+    address again with a new code, then comes back to the question."""
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("members.delete_me"), 303)
+    login = signed_in_guest().email or signed_in_guest().phone
+    if login is None:  # the page says to ask the team
+        return redirect(url_for("members.delete_me"), 303)
+    _count_code_request()
+    send = partial(sign_in_codes.send_code, _app(), member_tenant().id)
+    return _ask_for_code(login, url_for("members.delete_me"), send)
+
+
+def _signed_in_recently() -> bool:
+    since = signed_in_since(member_tenant().id, guest_token())
+    fresh = timedelta(minutes=int(current_app.config["GUEST_FRESH_SIGN_IN_MINUTES"]))
+    return since is not None and utcnow() - since <= fresh
 
 
 # --- the restaurant's colour -------------------------------------------------------------------
@@ -293,7 +366,7 @@ def brand_css():
         colour = DEFAULT_BRAND
     body = f":root {{ --brand: {colour}; --on-brand: {text_colour_on(colour)}; }}\n"
     response = Response(body, mimetype="text/css")
-    response.headers["Cache-Control"] = "public, max-age=3600"
+    response.headers["Cache-Control"] = "private, max-age=3600"
     return response
 
 

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from flask import Response, current_app, request
 
+from ..errors import database_unavailable
 from ..extensions import db
 from ..services.deliverect import call_log as webhook_log
 from ..services.deliverect.links import LinkedTenant, tenant_for_link
@@ -247,9 +248,11 @@ def linked_request(call: Call) -> Context:
     call.tenant_id = tenant.id
     verify_signature(raw, tenant, channel_link_id, call)
     check_body(body)
-    call.request_data = body if isinstance(body, dict) else None
-    if call.request_data is None and request.method == "GET":
+    # A GET has no body (it reads as {}): its ids are in the query.
+    if request.method == "GET":
         call.request_data = query
+    else:
+        call.request_data = body if isinstance(body, dict) else None
     if request.method != "GET" and not isinstance(body, dict):
         raise bad_request("request body must be a JSON object")
     return Context(tenant=tenant, body=body, query=query)
@@ -282,7 +285,9 @@ def logged(endpoint: str) -> Callable:
             except NotFound as missing:
                 db.session.rollback()
                 response, error = value_response(404), missing.description
-            except Exception:
+            except Exception as failure:
+                if database_unavailable(failure):
+                    raise  # loyalty.errors answers 503 in our shape; no log row can be written
                 db.session.rollback()
                 current_app.logger.exception("webhook %s failed", endpoint)
                 response = error_response(

@@ -48,8 +48,9 @@ def render_http_error(status: int, title: str, description: str) -> Response:
     return error_response(status, title.lower().replace(" ", "_"), description)
 
 
-def bad_request(description: str) -> WebhookError:
-    return WebhookError(400, "bad_request", description)
+def bad_request(description: str, error: str = "bad_request") -> WebhookError:
+    """A 400; the token endpoint names its refusals as OAuth does (`invalid_request`)."""
+    return WebhookError(400, error, description)
 
 
 def invalid_fields(error: FieldErrors, names: Mapping[str, str] | None = None) -> WebhookError:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from ..services.deliverect.call_log import redact
 from ..signature import HEADER, sign
 from ..time import parse_iso
 
@@ -41,9 +42,16 @@ SCOPE_TYPES = {"order", "item", "product"}
 SCENARIOS = ("full", "smoke", "sso")
 SSO_KEYS = ("oauthUrl", "oauthClientId", "oauthClientSecret")
 TOKEN_KEYS = {"token_type", "scope", "created_at", "access_token"}
-# Shown as HIDDEN wherever exchanges are printed or rendered: the SSO client secret must not
-# appear anywhere after Settings issued it, nor codes and tokens that would still work.
-SSO_SECRETS = ("oauthClientSecret", "client_secret", "code", "access_token", "refresh_token")
+# Shown as HIDDEN wherever exchanges are printed or rendered: the API key and the SSO client
+# secret must not appear anywhere after Settings issued them, nor codes and tokens that work.
+SSO_SECRETS = (
+    "apiKey",
+    "oauthClientSecret",
+    "client_secret",
+    "code",
+    "access_token",
+    "refresh_token",
+)
 HIDDEN = "[hidden]"
 
 # (method, url, body bytes, headers) -> (status, body bytes); raises OSError when unreachable.
@@ -285,6 +293,7 @@ class Simulator:
             headers={"Authorization": f"Bearer {token['access_token']}"},
         )
         profile = self.expect(found, 200)
+        found.response_body = redact(profile)  # a real guest's profile: shown as the log shows it
         self._profile_shape(found, profile)
         expected = (self.sso_customer or "").strip().lower()
         if expected and isinstance(profile, dict):

@@ -7,6 +7,8 @@ from flask import current_app, request, url_for
 from ..models import Tenant
 from ..services.deliverect.sso import sso_ready
 
+# Every Deliverect webhook is below this path.
+PREFIX = "/webhooks/deliverect"
 # Registration answer field -> view endpoint; the order is the order shown to people.
 WEBHOOK_URLS = (
     ("customerURL", "webhooks.customer"),

@@ -50,10 +50,9 @@ from .schemas import (
     parse,
 )
 from .sso import bearer_guest, registration_fields
-from .urls import webhook_urls
+from .urls import PREFIX, webhook_urls
 from .wire import cash_check_json, customer_json, tier_json, validation_json, wallet_json
 
-PREFIX = "/webhooks/deliverect"
 # Years a date in a body may name: far dates are garbage, and adding a points validity to them
 # would overflow datetime further down.
 MOMENTS = range(1900, 2200)

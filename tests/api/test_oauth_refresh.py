@@ -154,7 +154,9 @@ def guest_app(tenant):
 
 
 def customer_pair(client, tenant, guest_app, account) -> dict:
-    client.post(CODE_URL, json={"login": account.email}, headers=basic(*guest_app, tenant))
+    client.post(
+        CODE_URL, json={"login": account.email}, headers=basic(*guest_app, tenant)
+    ).close()  # the code is issued once the answer is out
     return token_answer(
         client,
         tenant,

@@ -42,13 +42,13 @@ from sqlalchemy import create_engine, make_url, text
 
 from loyalty.api.operations import OPERATIONS, Access
 from loyalty.extensions import db
-from loyalty.models import Account, utcnow
+from loyalty.models import utcnow
 from loyalty.services.campaigns.pushes import register_push
 from loyalty.services.campaigns.store import save_campaign
 from loyalty.services.setup.api_clients import create_client
 from loyalty.services.setup.tenants import create_tenant
 from tests.support.accounts import customer
-from tests.support.api import CODE_URL, TOKEN_URL, basic, last_code
+from tests.support.api import CODE_URL, TOKEN_URL, basic, next_server_code, server_codes
 from tests.support.app import make_app
 from tests.support.campaigns import coupons_of, running, welcome_series
 from tests.support.postgres import free_port
@@ -162,6 +162,7 @@ def _token(url: str, tenant: str, client: tuple[str, str], **form: str) -> str:
 def _customer_token(url: str, seeded: dict, app) -> str:
     """Through the real one-time-code flow: ask for a code, read it from the outbox, sign in."""
     tenant, guest_app = seeded["tenant"], seeded["guest_app"]
+    earlier = server_codes(app, seeded["account_id"])
     asked = requests.post(
         url + CODE_URL,
         json={"login": "ann@example.com"},
@@ -169,8 +170,8 @@ def _customer_token(url: str, seeded: dict, app) -> str:
         timeout=10,
     )
     assert asked.status_code == 202, asked.text
+    code = next_server_code(app, seeded["account_id"], earlier)
     with app.app_context():
-        code = last_code(db.session.get(Account, seeded["account_id"]))
         db.engine.dispose()
     return _token(
         url,

@@ -3,12 +3,13 @@ test_accessibility.py checks the dashboard's), and on a phone none scrolls sidew
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from playwright.sync_api import Page
-from sqlalchemy import select
 
 from loyalty.extensions import db
-from loyalty.models import OutboxMessage, Tenant, utcnow
+from loyalty.models import Tenant, utcnow
 from loyalty.services.accounts.profile import Profile, create_account
 from loyalty.services.campaigns.lifecycle import initialise_campaign
 from loyalty.services.campaigns.store import save_campaign
@@ -20,20 +21,11 @@ from loyalty.services.setup.tiers import TierDetails, create_tier
 from loyalty.services.wallet.adjustments import adjust_points, new_adjustment_token
 from tests.browser.conftest import RUNNING_CAMPAIGN
 from tests.browser.test_accessibility import PHONE, axe_violations, settle
+from tests.support.api import next_server_code, server_codes
 from tests.support.browser import LiveServer, Restaurant
 from tests.support.members import sign_in_on_page
 
 pytestmark = pytest.mark.browser
-
-
-def last_code(app, account_id: int) -> str:
-    with app.app_context():
-        message = db.session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.account_id == account_id, OutboxMessage.kind == "one_time_code")
-            .order_by(OutboxMessage.id.desc())
-        ).first()
-        return message.payload["code"]
 
 
 @pytest.fixture()
@@ -102,7 +94,9 @@ def guest_pages(page: Page, live_server: LiveServer, member: tuple[int, str]) ->
     page.get_by_label("Sign-in code").fill("000000x")
     page.get_by_role("button", name="Sign in").click()
     check("wrong code")
-    sign_in_on_page(page, slug, "zoe@example.com", lambda: last_code(live_server.app, account_id))
+    earlier = server_codes(live_server.app, account_id)
+    read_code = partial(next_server_code, live_server.app, account_id, earlier)
+    sign_in_on_page(page, slug, "zoe@example.com", read_code)
     check("card")
     settle(page, f"/m/{slug}/me")
     check("me")

@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from bench import bare_app
 from bench import campaigns as campaigns_bench
+from bench import exports as exports_bench
 from bench import stats as stats_bench
 from bench._support import PooledRequest, parse_wrk_output, write_pool
 from bench.webhooks import (
@@ -28,7 +29,12 @@ from bench.webhooks import (
     signed,
 )
 from loyalty.extensions import db
+from loyalty.models import Tenant
 from loyalty.rules.programs import REWARD_TYPES
+from loyalty.services.accounts.listing import AccountFilter
+from loyalty.services.accounts.search import SearchCriteria
+from loyalty.services.reporting.account_exports import account_csv
+from loyalty.services.reporting.exports import ExportSpec, export_csv
 from tests.support.app import empty_all_tables, make_app
 
 pytestmark = pytest.mark.postgres
@@ -221,3 +227,17 @@ def test_the_stats_bench_writes_consistent_history_and_rebuilds_it(bench_app):
         "API segments 90d",
     ]
     assert stats_bench.percentile([5.0, 1.0, 3.0], 0.5) == 3.0
+
+
+def test_the_exports_bench_copies_the_rows_the_services_stream(bench_app):
+    seeded = exports_bench.seed(bench_app, 200)
+    with bench_app.app_context():
+        tenant = db.session.get(Tenant, seeded["tenant_id"])
+        raw = exports_bench.raw_copy(exports_bench.RAW_DASHBOARD, tenant.id)
+        raw_api = exports_bench.raw_copy(exports_bench.RAW_API, tenant.id)
+        service = exports_bench.timed(export_csv(ExportSpec(tenant, SearchCriteria()), bom=True))
+        api = exports_bench.timed(account_csv(tenant.id, AccountFilter(), datetime.now(UTC)))
+        orders = db.session.scalar(text("SELECT count(*) FROM orders"))
+        db.session.remove()
+    assert raw[0] == raw_api[0] == service[0] == api[0] == 200
+    assert orders > 60  # a third of the accounts ordered, one to three times

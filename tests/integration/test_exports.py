@@ -13,7 +13,7 @@ from loyalty.extensions import db
 from loyalty.services.accounts.search import SearchCriteria
 from loyalty.services.accounts.segments import save_segment
 from loyalty.services.reporting import exports
-from loyalty.services.reporting.exports import ExportSpec, csv_lines, export_rows, safe_cell
+from loyalty.services.reporting.exports import ExportSpec, export_csv, safe_cell
 from loyalty.services.wallet.ledger import Posting, lock_account, take_back_points
 from tests.support.accounts import customer, earn
 
@@ -106,17 +106,23 @@ def test_names_typed_as_formulas_are_exported_as_text(owner_client, tenant):
 
 
 def test_export_rows_are_fetched_in_batches(app, tenant, monkeypatch):
-    """With a small batch the rows still all arrive, in id order, whatever the batch size."""
+    """With small batches and chunks the rows still all arrive, in id order, each chunk whole
+    lines."""
     monkeypatch.setattr(exports, "BATCH", 7)
+    monkeypatch.setattr(exports, "CHUNK", 100)
     for number in range(30):
         customer(tenant, external_id=f"g{number:02d}")
-    spec = ExportSpec(tenant, SearchCriteria())
-    ids = [row[0] for row in list(export_rows(spec))[1:]]
+    stream = export_csv(ExportSpec(tenant, SearchCriteria()), bom=False)
+    chunks = list(stream)
+    assert len(chunks) > 3 and all(chunk.endswith(b"\r\n") for chunk in chunks)
+    ids = [row["id"] for row in parse(b"".join(chunks).decode())]
     assert ids == [f"g{number:02d}" for number in range(30)]
+    assert stream.written == 30
 
 
 def test_export_memory_does_not_grow_with_the_number_of_accounts(app, tenant, monkeypatch):
-    monkeypatch.setattr(exports, "BATCH", 25)  # both sizes span many batches
+    monkeypatch.setattr(exports, "BATCH", 25)  # both sizes span many batches and chunks
+    monkeypatch.setattr(exports, "CHUNK", 2048)
 
     def peak_for(count: int) -> int:
         for number in range(count):
@@ -128,10 +134,10 @@ def test_export_memory_does_not_grow_with_the_number_of_accounts(app, tenant, mo
             )
         spec = ExportSpec(tenant, SearchCriteria(tag=f"batch{count}"))
         tracemalloc.start()
-        lines = sum(1 for _ in csv_lines(export_rows(spec)))
+        lines = sum(chunk.count(b"\r\n") for chunk in export_csv(spec, bom=True))
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        assert lines == count + 2  # BOM and header
+        assert lines == count + 1  # and the header
         return peak
 
     small = peak_for(150)

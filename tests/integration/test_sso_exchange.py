@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import time
 from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -21,7 +22,8 @@ from tests.support.accounts import customer
 from tests.support.deliverect import ACCOUNT_ID, BASE, PROFILE_ID, Deliverect
 from tests.support.sso import TOKEN_URL, code_for, exchange, turn_on_sso
 
-TOKEN_KEYS = {"token_type", "scope", "created_at", "access_token", "refresh_token", "expires_in"}
+# Exactly the contract's answer (spec §9): the lifetime is kept on our side only.
+TOKEN_KEYS = {"token_type", "scope", "created_at", "access_token", "refresh_token"}
 
 
 @pytest.fixture()
@@ -93,12 +95,13 @@ def test_a_code_is_exchanged_for_a_token_in_deliverects_shape(client, set_up, an
     assert response.status_code == 200, response.get_json()
     token = response.get_json()
     assert set(token) == TOKEN_KEYS
-    assert (token["token_type"], token["scope"], token["expires_in"]) == ("Bearer", "", 3600)
+    assert (token["token_type"], token["scope"]) == ("Bearer", "")
     assert isinstance(token["created_at"], str) and before <= int(token["created_at"]) <= before + 5
     assert token["access_token"] != token["refresh_token"]
     assert response.headers["Cache-Control"] == "no-store"
     stored = db.session.scalars(select(SsoToken)).one()
     assert stored.account_id == ann.id
+    assert stored.expires_at - stored.issued_at == timedelta(hours=1)
     assert token["access_token"] not in (stored.access_token_hash, stored.refresh_token_hash)
 
 
@@ -150,7 +153,8 @@ def test_a_retired_guests_code_and_token_stop_working(client, tenant, owner, set
 )
 def test_a_wrong_client_is_refused_with_401(client, set_up, ann, change):
     code = code_for(ann, set_up.shop)
-    assert_error(exchange(client, set_up, code, **change), 401, "invalid_client")
+    body = assert_error(exchange(client, set_up, code, **change), 401, "invalid_client")
+    assert "client_id or client_secret is wrong" in body["description"]
     assert exchange(client, set_up, code).status_code == 200  # the code was not used up
 
 
@@ -234,11 +238,60 @@ def test_a_form_body_and_http_basic_work_too(client, set_up, ann):
 def test_garbage_bodies_are_refused_with_400(client, set_up, body, content_type):
     response = client.post(TOKEN_URL, data=body, headers={"Content-Type": content_type})
     assert_error(response, 400, "invalid_request")
+    assert response.headers["Cache-Control"] == "no-store"
 
 
 def test_an_unsupported_grant_type_is_refused(client, set_up):
     response = exchange(client, set_up, "x", grant_type="client_credentials")
     assert_error(response, 400, "unsupported_grant_type")
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_an_unsupported_grant_type_is_named_back_cut_short(client, tenant, set_up):
+    response = exchange(client, set_up, "x", grant_type="g" * 300)
+    description = assert_error(response, 400, "unsupported_grant_type")["description"]
+    assert "g" * 41 not in description and len(description) < 120
+    logged = db.session.scalars(
+        select(WebhookCall.error).where(WebhookCall.endpoint == "sso.token")
+    ).one()
+    assert "g" * 41 not in logged
+
+
+def test_behind_a_tls_proxy_the_public_https_address_is_what_authlib_checks(
+    app, client, set_up, ann
+):
+    # PUBLIC_BASE_URL is https://loyalty.example.com; the proxy speaks plain http to us.
+    response = client.post(
+        TOKEN_URL,
+        base_url="http://loyalty.example.com",
+        headers={"X-Forwarded-Proto": "https"},
+        json={
+            "grant_type": "authorization_code",
+            "client_id": set_up.client_id,
+            "client_secret": set_up.client_secret,
+            "code": code_for(ann, set_up.shop),
+        },
+    )
+    assert response.status_code == 200, response.get_json()
+
+
+def test_plain_http_to_a_public_host_is_refused_and_not_cached(app, client, set_up, ann):
+    app.config["PUBLIC_BASE_URL"] = None
+    try:
+        response = client.post(
+            TOKEN_URL,
+            base_url="http://loyalty.example.com",
+            json={
+                "grant_type": "authorization_code",
+                "client_id": set_up.client_id,
+                "client_secret": set_up.client_secret,
+                "code": code_for(ann, set_up.shop),
+            },
+        )
+    finally:
+        app.config["PUBLIC_BASE_URL"] = "https://loyalty.example.com"
+    assert_error(response, 400, "insecure_transport")
+    assert response.headers["Cache-Control"] == "no-store"
 
 
 def test_an_oversized_body_is_refused_with_413(app, client, set_up):
@@ -267,6 +320,23 @@ def test_the_call_log_keeps_no_secret_code_or_token(client, tenant, set_up, ann)
     for secret in (set_up.client_secret, code, token["access_token"], token["refresh_token"]):
         assert secret not in everything
     assert set_up.client_id in everything  # the client id is no secret, and helps the team
+    assert '"token_type":"Bearer"' in logged[0].response_summary  # no secret, readable
+
+
+def test_debug_logging_shows_no_client_secret_or_token(client, set_up, ann, caplog):
+    caplog.set_level(logging.DEBUG)
+    code = code_for(ann, set_up.shop)
+    token = exchange(client, set_up, code).get_json()
+    for secret in (set_up.client_secret, code, token["access_token"], token["refresh_token"]):
+        assert secret not in caplog.text
+    assert set_up.client_secret not in repr(sso.client_for(set_up.client_id))
+
+
+def test_a_get_call_is_logged_with_its_query_ids(client, tenant, set_up, ann):
+    get_customer(client, tenant.issued.webhook_secret, None, email=ann.email)
+    logged = db.session.scalars(select(WebhookCall).where(WebhookCall.endpoint == "customer")).one()
+    assert ACCOUNT_ID in logged.request_summary and PROFILE_ID in logged.request_summary
+    assert ann.email not in logged.request_summary
 
 
 # --- refresh ---
@@ -287,10 +357,11 @@ def test_a_refresh_token_gives_a_new_pair_once_and_retires_the_old_pair(
     second = response.get_json()
     assert set(second) == TOKEN_KEYS
     assert second["refresh_token"] != first["refresh_token"]
-    assert_error(client.post(TOKEN_URL, json=refresh), 400, "invalid_grant")
     secret = tenant.issued.webhook_secret
     assert_error(get_customer(client, secret, first["access_token"]), 401, "invalid_token")
     assert get_customer(client, secret, second["access_token"]).get_json()["email"] == ann.email
+    # Used once: presented again it is refused (and revokes `second`: test_sso_revocation).
+    assert_error(client.post(TOKEN_URL, json=refresh), 400, "invalid_grant")
 
 
 def test_another_tenants_client_cannot_refresh_our_token(client, other_tenant, set_up, ann):

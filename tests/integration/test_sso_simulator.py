@@ -3,6 +3,7 @@ real server started in a thread (through `flask loyalty simulate` too)."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -49,9 +50,10 @@ def failures(exchanges) -> list:
     return [(e.step, e.problems, e.response_body) for e in exchanges if not e.ok]
 
 
-def test_sso_scenario_in_process(app, client, tenant, ann):
+def in_process_simulator(app, tenant, ann) -> Simulator:
+    """The simulator playing Deliverect against this app, SSO on, with a code for Ann."""
     shop = turn_on_sso(tenant).shop
-    simulator = Simulator(
+    return Simulator(
         "https://loyalty.example.com",
         tenant.issued.api_key,
         tenant.issued.webhook_secret,
@@ -59,12 +61,24 @@ def test_sso_scenario_in_process(app, client, tenant, ann):
         sso_code=code_for(ann, shop),
         sso_customer="ann@example.com",
     )
+
+
+def test_sso_scenario_in_process(app, client, tenant, ann):
+    simulator = in_process_simulator(app, tenant, ann)
     exchanges = simulator.run("sso")
     assert failures(exchanges) == []
     assert [e.step for e in exchanges] == STEPS
     assert simulator.ok
     db.session.expire_all()
     assert db.session.query(SsoToken).count() == 1
+
+
+def test_the_exchanges_shown_carry_no_api_key_and_no_guests_details(app, client, tenant, ann):
+    simulator = in_process_simulator(app, tenant, ann)
+    shown = json.dumps([(e.request_body, e.response_body) for e in simulator.run("sso")])
+    assert simulator.ok
+    for private in (tenant.issued.api_key, "ann@example.com", '"Ann"'):
+        assert private not in shown
 
 
 def test_sso_scenario_against_a_live_server(server, tenant, ann):
@@ -92,6 +106,9 @@ def test_the_cli_mints_a_code_for_the_customer_and_plays_the_exchange(server, ru
     db.session.refresh(tenant)
     assert tenant.sso_client_secret not in result.output  # printed as [hidden]
     assert '"oauthClientSecret":"[hidden]"' in result.output
+    assert tenant.issued.api_key not in result.output and '"apiKey":"[hidden]"' in result.output
+    # The real guest's profile is printed as the call log keeps it.
+    assert "ann@example.com" not in result.output and '"email":"[redacted]"' in result.output
     assert runner.invoke(args=args).exit_code == 2  # neither --customer nor --code
     unknown = runner.invoke(args=[*args, "--customer", "nobody@example.com"])
     assert unknown.exit_code == 1 and "has no customer nobody@example.com" in unknown.output

@@ -4,6 +4,7 @@ token endpoint (HTTP Basic + X-Tenant, form-encoded) for a token of each kind.""
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -82,6 +83,7 @@ def customer_token(http, tenant: Tenant, account: Account) -> str:
     before = _codes_queued(account)
     response = http.post(CODE_URL, json={"login": login}, headers=basic(*client, tenant))
     assert response.status_code == 202, response.get_data(as_text=True)
+    response.close()  # the code is issued once the answer is out
     if _codes_queued(account) == before:
         # Past the hourly limit of codes (a test signing one customer in many times): a code
         # issued as the endpoint would, without the limit.
@@ -92,6 +94,7 @@ def customer_token(http, tenant: Tenant, account: Account) -> str:
             now=utcnow(),
             lifetime=timedelta(minutes=config["CUSTOMER_CODE_MINUTES"]),
             per_hour=before + 1,
+            per_day=before + 1,
         )
     return _token(
         token_answer(
@@ -112,6 +115,24 @@ def _codes_queued(account: Account) -> int:
         .select_from(OutboxMessage)
         .where(OutboxMessage.account_id == account.id, OutboxMessage.kind == "one_time_code")
     )
+
+
+def server_codes(app, account_id: int) -> int:
+    """How many one-time codes a live server has queued for the account so far."""
+    with app.app_context():
+        account = db.session.get(Account, account_id)
+        return _codes_queued(account)
+
+
+def next_server_code(app, account_id: int, earlier: int, timeout: float = 10.0) -> str:
+    """The code a live server queues for the account once its answer is out: waits until the
+    account has more than `earlier` codes, then reads the newest."""
+    deadline = time.monotonic() + timeout
+    while server_codes(app, account_id) <= earlier:
+        assert time.monotonic() < deadline, "the server queued no new one-time code"
+        time.sleep(0.05)
+    with app.app_context():
+        return last_code(db.session.get(Account, account_id))
 
 
 def last_code(account: Account) -> str:

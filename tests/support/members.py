@@ -11,8 +11,20 @@ from loyalty.models import Account, CustomerCode, GuestSession, OutboxMessage
 from tests.support.api import last_code
 
 
+def finished(response):
+    """The response as the guest's browser has it, once the server has finished with it: the
+    code is issued, and a join's account made, after the answer."""
+    response.get_data()
+    response.close()
+    return response
+
+
 def ask_code(client, slug: str, login: str):
-    return client.post(f"/m/{slug}/sign-in", data={"contact": login})
+    return finished(client.post(f"/m/{slug}/sign-in", data={"contact": login}))
+
+
+def join(client, slug: str, form: dict):
+    return finished(client.post(f"/m/{slug}/join", data=form))
 
 
 def enter_code(client, slug: str, login: str, code: str, next_page: str = ""):

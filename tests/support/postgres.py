@@ -61,6 +61,24 @@ class TemporaryPostgres:
             check=True,
             capture_output=True,
         )
+        self._start_server()
+        subprocess.run(
+            [
+                _binary("createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "loyalty",
+                "loyalty",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        return f"postgresql+psycopg://loyalty@127.0.0.1:{self.port}/loyalty"
+
+    def _start_server(self) -> None:
         options = (
             f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
@@ -82,21 +100,18 @@ class TemporaryPostgres:
             check=True,
             capture_output=True,
         )
+
+    def halt(self) -> None:
+        """Stop the server as an operator's restart does: sessions are ended, commits kept."""
         subprocess.run(
-            [
-                _binary("createdb"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "-U",
-                "loyalty",
-                "loyalty",
-            ],
+            _as_server_user([_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]),
             check=True,
             capture_output=True,
         )
-        return f"postgresql+psycopg://loyalty@127.0.0.1:{self.port}/loyalty"
+
+    def resume(self) -> None:
+        """Start the halted server again, on the same port and data."""
+        self._start_server()
 
     def stop(self) -> None:
         subprocess.run(

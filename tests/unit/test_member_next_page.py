@@ -34,3 +34,33 @@ def test_a_member_page_of_the_restaurant_is_kept(target):
 )
 def test_anything_else_is_dropped(target):
     assert local_next(target, PREFIX) is None
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/m/trattoria/.%2E/.%2E/x",
+        "/m/trattoria/%2e%2e/burgerbar/",
+        "/m/trattoria/%2E%2E",
+        "/m/trattoria/./../../x",
+        "/m/trattoria/%2F%2Fevil.example",
+        "/m/trattoria/%5Cevil",
+        "/m/trattoria/%0d%0aSet-Cookie:%20x",
+        "/m/trattoria/%252e%252e/x",
+        "/m/trattoria/%ff",
+    ],
+)
+def test_a_path_is_judged_as_the_browser_will_read_it(target):
+    assert local_next(target, PREFIX) is None
+
+
+@pytest.mark.parametrize(
+    ("target", "resolved"),
+    [
+        ("/m/trattoria/./me", "/m/trattoria/me"),
+        ("/m/trattoria/x/../me", "/m/trattoria/me"),
+        ("/m/trattoria/%6De", "/m/trattoria/me"),
+    ],
+)
+def test_the_resolved_path_is_where_the_guest_goes(target, resolved):
+    assert local_next(target, PREFIX) == resolved

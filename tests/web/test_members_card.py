@@ -4,13 +4,13 @@ dates, visits and history; "Order online" through Deliverect's sign-on; the rest
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from loyalty.extensions import db
-from loyalty.models import SsoCode, utcnow
+from loyalty.models import GuestSession, SsoCode, utcnow
 from loyalty.rules.brand import contrast_ratio
 from loyalty.services.checkout.orders import OrderReport, record_order
 from loyalty.services.deliverect.sso import ShopDetails, add_shop, issue_client, update_sso
@@ -181,7 +181,9 @@ def test_order_online_needs_the_csrf_token(tenant, shop, database_url):
     app = make_app(database_url, WTF_CSRF_ENABLED=True)
     with app.test_client() as client:
         token = csrf_token(client.get("/m/trattoria/sign-in").get_data(as_text=True))
-        client.post("/m/trattoria/sign-in", data={"contact": zoe.email, "csrf_token": token})
+        client.post(
+            "/m/trattoria/sign-in", data={"contact": zoe.email, "csrf_token": token}
+        ).close()  # the code is sent after the answer
         from tests.support.api import last_code
 
         client.post(
@@ -232,3 +234,32 @@ def test_a_shop_id_past_any_row_is_a_guest_404(zoe_client, shop):
     response = zoe_client.post("/m/trattoria/order/" + "9" * 20)
     assert response.status_code == 404
     assert "Page not found" in response.get_data(as_text=True)
+
+
+def test_the_brand_stylesheet_never_loads_the_guest_or_sets_a_cookie(zoe_client, tenant):
+    db.session.query(GuestSession).update({"expires_at": utcnow() - timedelta(seconds=1)})
+    db.session.commit()
+    response = zoe_client.get("/m/trattoria/brand.css")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    assert response.headers["Cache-Control"] == "private, max-age=3600"
+
+
+def test_dates_on_the_card_are_the_restaurants(zoe_client, tenant, zoe):
+    tenant.time_zone = "Pacific/Auckland"  # 13 hours ahead of UTC in December
+    db.session.commit()
+    late = datetime(2026, 12, 1, 20, 30, tzinfo=UTC)
+    record_order(tenant, OrderReport("late-dinner", zoe.id, payment_amount=2500), late)
+    page = card_page(zoe_client)
+    assert "2026-12-02" in page
+    assert "(UTC)" not in page
+
+
+def test_points_history_shows_ten_points_entries_whatever_credit_came_after(zoe_client, zoe):
+    for _ in range(12):
+        earn(zoe, 5, kind="campaign_credit")
+    for _ in range(5):
+        earn(zoe, 100, kind="adjust", unit="cash")  # store credit, not points
+    history = section(card_page(zoe_client), "history")
+    assert history.count("<li>") == 10
+    assert "+100" not in history

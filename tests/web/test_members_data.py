@@ -4,15 +4,18 @@ and deletes their account with the team's own erasure."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from loyalty.extensions import db
-from loyalty.models import Account, AccountEvent
+from loyalty.models import Account, AccountEvent, GuestSession, utcnow
 from tests.support.accounts import customer, earn
+from tests.support.api import last_code
 from tests.support.app import make_app
 from tests.support.forms import csrf_token
-from tests.support.members import sessions_of, sign_in
+from tests.support.members import codes_sent, enter_code, finished, sessions_of, sign_in
 
 ME = "/m/trattoria/me"
 
@@ -129,11 +132,52 @@ def test_deleting_erases_the_account_and_signs_out(zoe_client, zoe):
     assert "deleted" in zoe_client.get("/m/trattoria/join").get_data(as_text=True)
 
 
+def age_sessions(account: Account, minutes: int) -> None:
+    """Time passes: the account's guest sessions began `minutes` ago."""
+    for row in db.session.scalars(
+        select(GuestSession).where(GuestSession.account_id == account.id)
+    ):
+        row.created_at = utcnow() - timedelta(minutes=minutes)
+    db.session.commit()
+
+
+def test_a_sign_in_long_ago_proves_the_address_again_before_deleting(zoe_client, zoe):
+    age_sessions(zoe, 20)
+    page = zoe_client.get("/m/trattoria/me/delete").get_data(as_text=True)
+    assert "Yes, delete my account" not in page
+    assert "zoe@example.com" in page
+    assert zoe_client.post("/m/trattoria/me/delete").status_code == 200
+    assert reloaded(zoe).erased_at is None  # a stale sign-in erases nothing
+
+    sent = codes_sent(zoe)
+    asked = finished(zoe_client.post("/m/trattoria/me/delete/code"))
+    assert asked.status_code == 200 and "Enter your code" in asked.get_data(as_text=True)
+    assert codes_sent(zoe) == sent + 1
+    back = enter_code(
+        zoe_client, "trattoria", "zoe@example.com", last_code(zoe), "/m/trattoria/me/delete"
+    )
+    assert (back.status_code, back.headers["Location"]) == (303, "/m/trattoria/me/delete")
+    assert "Yes, delete my account" in zoe_client.get(back.headers["Location"]).get_data(
+        as_text=True
+    )
+    assert zoe_client.post("/m/trattoria/me/delete").status_code == 303
+    assert reloaded(zoe).erased_at is not None
+
+
+def test_a_wrong_code_does_not_open_the_deletion(zoe_client, zoe):
+    age_sessions(zoe, 20)
+    finished(zoe_client.post("/m/trattoria/me/delete/code"))
+    wrong = "000000" if last_code(zoe) != "000000" else "111111"
+    assert enter_code(zoe_client, "trattoria", zoe.email, wrong).status_code == 422
+    zoe_client.post("/m/trattoria/me/delete")
+    assert reloaded(zoe).erased_at is None
+
+
 def test_the_same_address_can_join_again_after_deleting(zoe_client, tenant, zoe):
     zoe_client.post("/m/trattoria/me/delete")
     zoe_client.post(
         "/m/trattoria/join", data={"first_name": "Zoe", "contact": "zoe@example.com", "terms": "y"}
-    )
+    ).close()  # the account is made after the answer
     db.session.expire_all()
     fresh = db.session.query(Account).filter_by(tenant_id=tenant.id, email="zoe@example.com").one()
     assert fresh.id != zoe.id
@@ -144,9 +188,9 @@ def test_changing_and_deleting_need_the_csrf_token(tenant, database_url):
     app = make_app(database_url, WTF_CSRF_ENABLED=True)
     with app.test_client() as client:
         token = csrf_token(client.get("/m/trattoria/sign-in").get_data(as_text=True))
-        client.post("/m/trattoria/sign-in", data={"contact": zoe.email, "csrf_token": token})
-        from tests.support.api import last_code
-
+        client.post(
+            "/m/trattoria/sign-in", data={"contact": zoe.email, "csrf_token": token}
+        ).close()  # the code is sent after the answer
         client.post(
             "/m/trattoria/code",
             data={"login": zoe.email, "code": last_code(zoe), "csrf_token": token},

@@ -224,3 +224,13 @@ def test_the_integration_page_lists_the_sso_address_once_ready(owner_client, ten
     page = owner_client.get("/integration/").get_data(as_text=True)
     assert "https://loyalty.example.com/webhooks/deliverect/oauth" in page
     assert tenant.sso_client_secret not in page
+
+
+def test_settings_show_only_the_last_four_characters_of_the_secret(owner_client, tenant):
+    owner_client.post("/settings/sso/client")
+    page = owner_client.get("/settings/").get_data(as_text=True)
+    db.session.refresh(tenant)
+    secret = tenant.sso_client_secret
+    assert sso.secret_hint(tenant) == "…" + secret[-4:]
+    assert f"<code>…{secret[-4:]}</code>" in page
+    assert secret[:4] + "…" not in page and secret[:-4] not in page

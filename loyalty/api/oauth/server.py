@@ -6,14 +6,12 @@ rotation or a one-time code's use) only when the answer is a token, and rolls ba
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import unquote
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Request, grants
@@ -24,6 +22,7 @@ from flask import current_app, request
 from joserfc import jwt
 from sqlalchemy import select, update
 
+from ...basic_auth import basic_credentials
 from ...extensions import db
 from ...models import Account, ApiClient, ApiToken, Tenant, User, utcnow
 from ...models.api import ROLES
@@ -47,7 +46,6 @@ STAFF_ROLES = ("ROLE_LOYALTY",)
 ANONYMOUS = "anonymous"
 # Bounds on what a token request may send, far above any real value: longer is simply wrong.
 MAX_FIELD = 320
-MAX_CREDENTIALS_HEADER = 1024
 WRONG_LOGIN = "the login or the code is wrong, used or expired"
 WRONG_PASSWORD = "the e-mail or password is wrong, or the member cannot sign in"
 THROTTLED = "too many failed sign-ins: wait a few minutes and try again"
@@ -162,24 +160,6 @@ def query_client(client_id: str) -> OAuthClient | None:
         )
     ).first()
     return OAuthClient(*found) if found else None
-
-
-def basic_credentials(header: str | None) -> tuple[str | None, str | None]:
-    """client_id and secret from `Authorization: Basic ...`; (None, None) for anything else.
-    (Authlib's own reader lets non-ASCII and non-UTF-8 input escape as errors.)"""
-    if not header or len(header) > MAX_CREDENTIALS_HEADER:
-        return None, None
-    scheme, _, value = header.strip().partition(" ")
-    if scheme.lower() != "basic":
-        return None, None
-    try:
-        decoded = base64.b64decode(value.strip().encode("ascii"), validate=True).decode("utf-8")
-    except (ValueError, UnicodeError):
-        return None, None
-    client_id, colon, secret = decoded.partition(":")
-    if not colon:
-        return None, None
-    return unquote(client_id), unquote(secret)
 
 
 ClientQuery = Callable[[str], OAuthClient | None]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from functools import partial
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, UnauthorizedClientError
@@ -11,7 +11,6 @@ from werkzeug.wrappers import Response
 
 from ...errors import register_json_errors
 from ...extensions import db
-from ...models import utcnow
 from ...services.accounts import sign_in_codes
 from . import oauth
 from .server import AUTH_METHODS, server
@@ -43,25 +42,17 @@ def code(tenant: str | None = None) -> Response:
         login = _login()
     except OAuth2Error as error:
         return server.handle_error_response(oauth_request, error)
-    config = current_app.config
-    message_id = sign_in_codes.request_code(
-        client.row.tenant_id,
-        login,
-        now=utcnow(),
-        lifetime=timedelta(minutes=int(config["CUSTOMER_CODE_MINUTES"])),
-        per_hour=int(config["CUSTOMER_CODES_PER_HOUR"]),
-    )
     response = jsonify({"sent": True})
     response.status_code = 202
     response.headers["Cache-Control"] = "no-store"
-    if message_id is not None:
-        app = current_app._get_current_object()
-
-        def deliver() -> None:
-            with app.app_context():
-                sign_in_codes.deliver_code(message_id, utcnow())
-
-        response.call_on_close(deliver)
+    response.call_on_close(
+        partial(
+            sign_in_codes.send_code,
+            current_app._get_current_object(),
+            client.row.tenant_id,
+            login,
+        )
+    )
     return response
 
 

@@ -46,7 +46,7 @@ from ...services.checkout.orders import (
     held_orders_page,
 )
 from ...services.checkout.redemption import account_activity
-from ...services.reporting.exports import ExportSpec, csv_lines, export_rows
+from ...services.reporting.exports import ExportSpec, export_csv
 from ...services.scoping import get_for_tenant, parse_row_id
 from ...services.wallet.adjustments import adjust_points, new_adjustment_token
 from ...services.wallet.ledger import owed_points
@@ -176,8 +176,8 @@ def _export(contacts: bool) -> Response:
         "contacts" if contacts else "accounts",
         tenant.id,
     )
-    rows = export_rows(spec, default_region=_phone_region())
-    response = Response(stream_with_context(csv_lines(rows)), mimetype="text/csv")
+    csv = export_csv(spec, default_region=_phone_region(), bom=True)
+    response = Response(stream_with_context(csv), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{spec.filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response

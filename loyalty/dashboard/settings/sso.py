@@ -22,7 +22,7 @@ from ..auth.forms import EmptyForm
 from ..forms import show_field_errors
 from . import bp
 from .forms import SettingsForm, SsoSettingsForm, WebShopForm
-from .views import _page
+from .views import settings_page
 
 SECTION = "sso"
 NEW_SHOP = "new-shop"
@@ -104,7 +104,7 @@ def _again(status: int = 422, **changed) -> Response:
     """The Settings page again, with the SSO form just posted in place."""
     tenant = current_tenant()
     form = SettingsForm(formdata=None, data=SettingsForm.initial_data(tenant))
-    return _page(form, status, sso=section(tenant, **changed))
+    return settings_page(form, status, sso=section(tenant, **changed))
 
 
 def _back() -> Response:

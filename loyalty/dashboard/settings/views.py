@@ -21,7 +21,7 @@ from . import bp
 from .forms import AllowedOriginsForm, SettingsForm
 
 
-def _page(
+def settings_page(
     form: SettingsForm,
     status: int = 200,
     origins_form: AllowedOriginsForm | None = None,
@@ -53,7 +53,7 @@ def _page(
 def index():
     tenant = current_tenant()
     if request.method == "GET":
-        return _page(SettingsForm(data=SettingsForm.initial_data(tenant)))
+        return settings_page(SettingsForm(data=SettingsForm.initial_data(tenant)))
     form = SettingsForm()
     if form.validate_on_submit():
         try:
@@ -63,7 +63,7 @@ def index():
         else:
             flash("Settings saved.", "success")
             return redirect(url_for("settings.index"), 303)
-    return _page(form, 422)
+    return settings_page(form, 422)
 
 
 @bp.route("/allowed-origins", methods=["POST"])
@@ -80,7 +80,7 @@ def allowed_origins():
             flash("Allowed web origins saved.", "success")
             return redirect(url_for("settings.index", _anchor="api-origins"), 303)
     form = SettingsForm(formdata=None, data=SettingsForm.initial_data(tenant))
-    return _page(form, 422, origins_form)
+    return settings_page(form, 422, origins_form)
 
 
 @bp.route("/api-key", methods=["POST"])
@@ -101,4 +101,4 @@ def _issue(name: str, rotate: Callable[[int], str]):
     form = SettingsForm(formdata=None, data=SettingsForm.initial_data(tenant))
     if not EmptyForm().validate_on_submit():
         return redirect(url_for("settings.index"), 303)
-    return _page(form, **{name: rotate(tenant.id)})
+    return settings_page(form, **{name: rotate(tenant.id)})

@@ -11,10 +11,11 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
+from flask import Flask
 from sqlalchemy import func, select, update
 
 from ...extensions import db
-from ...models import Account, CustomerCode, Tenant
+from ...models import Account, CustomerCode, Tenant, utcnow
 from ..notifications.outbox import deliver_due, enqueue
 from ..wallet.ledger import lock_account
 from .profile import find_account
@@ -25,25 +26,51 @@ CONTACT_FIELDS = frozenset({"email", "phone"})
 MAX_LOGIN_LENGTH = 320
 
 
+def send_code(app: Flask, tenant_id: int, login: str) -> None:
+    """Issue a code for the account `login` names, under the configured caps, and send it at
+    once rather than at the next `tick` (the code would be stale by then; a failed send stays
+    queued for `tick` to retry).
+
+    Doors schedule it after their answer (`response.call_on_close`) for every request, known
+    login or not, so neither the answer nor its timing tells them apart, and a slow sender does
+    not delay it. It runs in its own app context, the request's being gone by then.
+    """
+    with app.app_context():
+        config = app.config
+        now = utcnow()
+        message_id = request_code(
+            tenant_id,
+            login,
+            now=now,
+            lifetime=timedelta(minutes=int(config["CUSTOMER_CODE_MINUTES"])),
+            per_hour=int(config["CUSTOMER_CODES_PER_HOUR"]),
+            per_day=int(config["CUSTOMER_CODES_PER_DAY"]),
+        )
+        if message_id is not None:
+            deliver_due(now, message_ids=(message_id,))
+
+
 def request_code(
-    tenant_id: int, login: str, *, now: datetime, lifetime: timedelta, per_hour: int
+    tenant_id: int,
+    login: str,
+    *,
+    now: datetime,
+    lifetime: timedelta,
+    per_hour: int,
+    per_day: int,
 ) -> int | None:
     """Issue a code for the account `login` (an e-mail or phone) names and queue it for its
-    sender; commits. Returns the queued message's id, for `deliver_code`, or None when nothing
-    was sent: no such account, or `per_hour` codes already went to it in the last hour."""
+    sender; commits. Returns the queued message's id, or None when nothing was sent: no such
+    account, or `per_hour` codes already went to it in the last hour, or `per_day` in the
+    last day (with CUSTOMER_CODE_ATTEMPTS wrong tries each, that bounds the guesses at one
+    account a day, whoever makes them)."""
     account = _account(tenant_id, login, lock=True)
     if account is None:
         db.session.commit()  # ends the transaction (and the account's lock)
         return None
-    sent_lately = db.session.scalar(
-        select(func.count())
-        .select_from(CustomerCode)
-        .where(
-            CustomerCode.account_id == account.id,
-            CustomerCode.created_at > now - timedelta(hours=1),
-        )
-    )
-    if sent_lately >= per_hour:
+    if _codes_since(account.id, now - timedelta(hours=1)) >= per_hour or (
+        _codes_since(account.id, now - timedelta(days=1)) >= per_day
+    ):
         db.session.commit()  # ends the transaction (and the account's lock)
         return None
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
@@ -74,11 +101,12 @@ def request_code(
     return queued.message.id if queued.message is not None else None
 
 
-def deliver_code(message_id: int, now: datetime) -> None:
-    """Send a queued code now, rather than at the next `tick` (the code would be stale by
-    then); a failed send stays queued for `tick` to retry. Run it after answering the request,
-    so a slow sender neither delays the answer nor tells a known login from an unknown one."""
-    deliver_due(now, message_ids=(message_id,))
+def _codes_since(account_id: int, moment: datetime) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(CustomerCode)
+        .where(CustomerCode.account_id == account_id, CustomerCode.created_at > moment)
+    )
 
 
 def redeem_code(
@@ -89,9 +117,9 @@ def redeem_code(
     On success the code is marked used but not committed: the caller commits that with what
     the code grants (a token, a session), so two uses at once give exactly one. A wrong code
     counts an attempt against each live code of the account (committed), and a code dies at
-    `max_attempts`.
+    `max_attempts`. Spaces and hyphens typed into the code ("123 456", "123-456") are ignored.
     """
-    code = (code or "").strip()
+    code = "".join(char for char in code or "" if not char.isspace() and char != "-")
     account = _account(tenant_id, login)
     if account is None:
         return None

@@ -33,8 +33,18 @@ _PERSONAL_KEYS = {
     "street",
     "note",
 }
-_SECRET_HINTS = ("apikey", "secret", "token", "password", "authorization")
-_SECRET_KEYS = {"code"}  # the single-use SSO code
+_SECRET_HINTS = ("apikey", "secret", "password", "authorization")
+# Exact names (a "token" hint would also hide token_type): the single-use SSO code, and tokens.
+_SECRET_KEYS = {
+    "code",
+    "token",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "accesstoken",  # accessToken, lowered
+    "refreshtoken",
+    "idtoken",
+}
 # "Looks like an e-mail": an @ between two characters that are neither space nor @. Same strings
 # as `[^@\s]+@[^@\s]+`, but fixed-width, so a search costs linear time on any input (the
 # unbounded form backtracked quadratically on long strings without an @).

@@ -2,9 +2,9 @@
 that carry a signed-in guest into a shop, and the access tokens Deliverect exchanges them for.
 
 The shop and client functions commit. The code and token functions used by the token endpoint
-(`claim_code`, `claim_refresh_token`, `record_token`) do not: the endpoint commits the claimed
-code together with the issued token when its answer is a token, and rolls both back otherwise.
-Codes and tokens are random and only their SHA-256 is kept.
+(`claim_code`, `claim_refresh_token`, `record_token`, `revoke_replaced_pair`) do not: its one
+transaction is `sso_exchange.exchange`. Codes and tokens are random and only their SHA-256 is
+kept; a token names the guest it was issued for and follows them when they are merged.
 """
 
 from __future__ import annotations
@@ -13,16 +13,17 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import quote, urlencode, urlsplit
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from ...extensions import db
-from ...models import Account, DeliverectLink, SsoCode, SsoToken, Tenant, WebShop
+from ...models import Account, DeliverectLink, SsoCode, SsoToken, Tenant, WebShop, utcnow
 from ...validation import CONFLICT, FieldErrors, text_problem
+from ..accounts.profile import resolve_merged
 from ..scoping import get_for_tenant
 
 ENVIRONMENTS = ("staging", "production")
@@ -33,6 +34,8 @@ CHANNEL_LINK_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 LOCAL_HOSTS = ("localhost", "127.0.0.1")
 # Codes and tokens we issue are 43 characters; anything much longer is not one of them.
 MAX_SECRET_FIELD = 320
+# Spent codes and tokens are kept this long past their expiry or revocation, then pruned.
+PRUNE_AFTER = timedelta(days=1)
 
 
 class SsoUnavailable(Exception):
@@ -102,8 +105,15 @@ def update_shop(tenant_id: int, shop_id: int, details: ShopDetails) -> WebShop:
 
 
 def remove_shop(tenant_id: int, shop_id: int) -> None:
-    """Remove a shop (404 for another tenant's); codes already handed out keep working."""
-    db.session.delete(get_for_tenant(WebShop, shop_id, tenant_id))
+    """Remove a shop (404 for another tenant's) and the codes not yet exchanged for it: a guest
+    on their way to a shop that is gone must not arrive signed in."""
+    shop = get_for_tenant(WebShop, shop_id, tenant_id)
+    db.session.execute(
+        delete(SsoCode).where(
+            SsoCode.tenant_id == tenant_id, SsoCode.shop_id == shop.id, SsoCode.used_at.is_(None)
+        )
+    )
+    db.session.delete(shop)
     db.session.commit()
 
 
@@ -179,28 +189,42 @@ def sso_ready(tenant: Tenant) -> bool:
 
 
 def update_sso(tenant_id: int, *, enabled: bool, environment: str) -> Tenant:
-    """Turn SSO on or off and choose the Deliverect environment guests are sent to."""
+    """Turn SSO on or off and choose the Deliverect environment guests are sent to. Turning it
+    off revokes every token issued: turning it on again does not bring them back."""
     if environment not in ENVIRONMENTS:
         raise FieldErrors({"environment": "choose staging or production"})
     tenant = db.session.get(Tenant, tenant_id)
     tenant.sso_enabled, tenant.sso_environment = enabled, environment
+    if not enabled:
+        _revoke_all_tokens(tenant_id)
     db.session.commit()
     return tenant
 
 
 def issue_client(tenant_id: int) -> IssuedSsoClient:
-    """A new client secret (and a client id the first time). The old secret stops working at
-    once; Deliverect receives the new one when it registers again."""
+    """A new client secret (and a client id the first time). The old secret, and every token
+    issued under it, stop working at once; Deliverect receives the new secret when it registers
+    again."""
     tenant = db.session.get(Tenant, tenant_id)
     if not tenant.sso_client_id:
         tenant.sso_client_id = _new_client_id()
     tenant.sso_client_secret = secrets.token_urlsafe(32)
+    _revoke_all_tokens(tenant_id)
     db.session.commit()
     return IssuedSsoClient(tenant.sso_client_id, tenant.sso_client_secret)
 
 
 def secret_hint(tenant: Tenant) -> str | None:
-    return tenant.sso_client_secret[:4] + "…" if tenant.sso_client_secret else None
+    """The secret's last 4 characters, so the owner can tell which one Deliverect holds."""
+    return "…" + tenant.sso_client_secret[-4:] if tenant.sso_client_secret else None
+
+
+def _revoke_all_tokens(tenant_id: int) -> None:
+    db.session.execute(
+        update(SsoToken)
+        .where(SsoToken.tenant_id == tenant_id, SsoToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
 
 
 def _new_client_id() -> str:
@@ -253,7 +277,7 @@ class SsoClient:
 
     tenant_id: int
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)
 
     def secret_matches(self, given: str) -> bool:
         return hmac.compare_digest(
@@ -287,42 +311,75 @@ def link_is_tenants(tenant_id: int, account_id: str | None, profile_id: str | No
 
 
 def claim_code(tenant_id: int, code: str, *, now: datetime) -> int | None:
-    """The guest (account id) of a live code of the tenant, marking the code used in the same
-    statement: of two exchanges at once, the second finds it used. None for an unknown, used,
-    expired or other tenant's code, or a retired guest. Does not commit."""
+    """The guest (account id, after merges) of a live code of the tenant, marking the code used
+    in the same statement: of two exchanges at once, the second finds it used. None for an
+    unknown, used, expired or other tenant's code, or an erased guest. Does not commit."""
     if not code or len(code) > MAX_SECRET_FIELD:
         return None
-    return db.session.execute(
+    account_id = db.session.execute(
         update(SsoCode)
         .where(
             SsoCode.tenant_id == tenant_id,
             SsoCode.code_hash == _hash(code),
             SsoCode.used_at.is_(None),
             SsoCode.expires_at > now,
-            SsoCode.account_id.in_(_live_accounts(tenant_id)),
         )
         .values(used_at=now)
         .returning(SsoCode.account_id)
     ).scalar()
+    return _guest_after_merges(tenant_id, account_id)
 
 
 def claim_refresh_token(tenant_id: int, refresh_token: str, *, now: datetime) -> int | None:
-    """The guest of a live refresh token of the tenant, revoking its token pair in the same
-    statement (rotation: a refresh token works once). Does not commit."""
+    """The guest (after merges) of a live refresh token of the tenant, revoking its token pair
+    at `now` in the same statement (rotation: a refresh token works once; the pair that replaces
+    it is recorded as issued at `now`, which is how a replay finds it). Does not commit."""
     if not refresh_token or len(refresh_token) > MAX_SECRET_FIELD:
         return None
-    return db.session.execute(
+    account_id = db.session.execute(
         update(SsoToken)
         .where(
             SsoToken.tenant_id == tenant_id,
             SsoToken.refresh_token_hash == _hash(refresh_token),
             SsoToken.revoked_at.is_(None),
             SsoToken.refresh_expires_at > now,
-            SsoToken.account_id.in_(_live_accounts(tenant_id)),
         )
         .values(revoked_at=now)
         .returning(SsoToken.account_id)
     ).scalar()
+    return _guest_after_merges(tenant_id, account_id)
+
+
+def revoke_replaced_pair(tenant_id: int, refresh_token: str, *, now: datetime) -> bool:
+    """A refresh token already rotated, presented again: it was copied, or Deliverect lost the
+    newer pair. Either way the pairs that replaced it stop working (down the whole chain), and
+    the guest is signed in again through their next "Order online". False, and nothing changes,
+    for a refresh token that was never rotated. Does not commit."""
+    if not refresh_token or len(refresh_token) > MAX_SECRET_FIELD:
+        return False
+    rotated_at = db.session.scalar(
+        select(SsoToken.revoked_at).where(
+            SsoToken.tenant_id == tenant_id,
+            SsoToken.refresh_token_hash == _hash(refresh_token),
+            SsoToken.revoked_at.is_not(None),
+        )
+    )
+    revoked = False
+    # Revocations for other reasons (SSO off, a new secret) stamp a moment no pair was issued at.
+    while rotated_at is not None:
+        newer = db.session.scalar(
+            select(SsoToken).where(
+                SsoToken.tenant_id == tenant_id, SsoToken.issued_at == rotated_at
+            )
+        )
+        if newer is None:
+            break
+        if newer.revoked_at is None:
+            newer.revoked_at = now
+            revoked = True
+            break
+        rotated_at = newer.revoked_at
+    return revoked
 
 
 def record_token(
@@ -350,21 +407,23 @@ def record_token(
 
 
 def guest_for_token(tenant_id: int, access_token: str, *, now: datetime) -> Account | None:
-    """The guest a live access token of the tenant names (Get Customer with a Bearer token)."""
+    """The guest (after merges) a live access token of the tenant names, while the tenant's SSO
+    is on (Get Customer with a Bearer token)."""
     if not access_token or len(access_token) > MAX_SECRET_FIELD:
         return None
-    return db.session.scalar(
-        select(Account)
-        .join(SsoToken, SsoToken.account_id == Account.id)
+    account_id = db.session.scalar(
+        select(SsoToken.account_id)
+        .join(Tenant, Tenant.id == SsoToken.tenant_id)
         .where(
             SsoToken.tenant_id == tenant_id,
             SsoToken.access_token_hash == _hash(access_token),
             SsoToken.revoked_at.is_(None),
             SsoToken.expires_at > now,
-            Account.tenant_id == tenant_id,
-            ~Account.retired,
+            Tenant.sso_enabled.is_(True),
         )
     )
+    live = _guest_after_merges(tenant_id, account_id)
+    return db.session.get(Account, live) if live is not None else None
 
 
 def new_token() -> str:
@@ -372,8 +431,31 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def _live_accounts(tenant_id: int):
-    return select(Account.id).where(Account.tenant_id == tenant_id, ~Account.retired)
+def prune_sso(now: datetime) -> int:
+    """Delete codes and tokens more than PRUNE_AFTER past their expiry or revocation (a token
+    whose refresh token still works is kept); commits and returns the rows deleted."""
+    cutoff = now - PRUNE_AFTER
+    codes = db.session.execute(delete(SsoCode).where(SsoCode.expires_at < cutoff)).rowcount
+    tokens = db.session.execute(
+        delete(SsoToken).where(
+            or_(
+                SsoToken.revoked_at < cutoff,
+                (SsoToken.expires_at < cutoff)
+                & or_(SsoToken.refresh_expires_at.is_(None), SsoToken.refresh_expires_at < cutoff),
+            )
+        )
+    ).rowcount
+    db.session.commit()
+    return codes + tokens
+
+
+def _guest_after_merges(tenant_id: int, account_id: int | None) -> int | None:
+    """The account a guest's code or token names now: a merged guest's survivor, None when the
+    guest was erased (or is not the tenant's)."""
+    account = resolve_merged(db.session.get(Account, account_id)) if account_id else None
+    if account is None or account.tenant_id != tenant_id or account.retired:
+        return None
+    return account.id
 
 
 def _hash(secret: str) -> str:

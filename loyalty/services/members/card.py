@@ -6,9 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from ...extensions import db
 from ...models import Account, Coupon, LedgerEntry, Order
-from ...rules.availability import Availability, availability
-from ...rules.coupons import CouponStatus
+from ...rules import coupons as coupon_rules
 from ...rules.member_card import (
     RewardPrice,
     RewardStanding,
@@ -16,10 +19,11 @@ from ...rules.member_card import (
     reward_standing,
     tier_progress,
 )
+from ...rules.programs import Customer, check_program
 from ...rules.tiers import TierLevel, rank_of, tier_for
-from ..accounts.history import ledger_page, orders_page
+from ..accounts.history import orders_page
 from ..campaigns.coupons import coupons_of
-from ..checkout.catalogue import live_rewards, tier_levels
+from ..checkout.catalogue import as_program, live_rewards, tier_levels
 from ..wallet.balances import Wallet, wallet_for
 
 RECENT_VISITS = 5
@@ -49,37 +53,56 @@ def card_for(tenant_id: int, account: Account, now: datetime) -> Card:
         tier=tier_progress(account.lifetime_points, levels),
         coupons=_usable_coupons(tenant_id, account.id, now),
         visits=orders_page(tenant_id, account.id, 1, RECENT_VISITS).items,
-        history=[
-            entry
-            for entry in ledger_page(tenant_id, account.id, 1, HISTORY_ENTRIES).items
-            if entry.unit == "points"
-        ],
+        history=_points_history(tenant_id, account.id),
+    )
+
+
+def _points_history(tenant_id: int, account_id: int) -> list[LedgerEntry]:
+    """The latest points entries (store credit is not points), with their rewards."""
+    return list(
+        db.session.scalars(
+            select(LedgerEntry)
+            .where(
+                LedgerEntry.tenant_id == tenant_id,
+                LedgerEntry.account_id == account_id,
+                LedgerEntry.unit == "points",
+            )
+            .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
+            .limit(HISTORY_ENTRIES)
+            .options(joinedload(LedgerEntry.reward))
+        )
     )
 
 
 def _rewards_for(
     tenant_id: int, account: Account, levels: list[TierLevel], now: datetime
 ) -> list[RewardPrice]:
-    """Live rewards the guest's tier allows (a reward for Gold is not shown to Silver)."""
+    """Live rewards open to the guest now (active window, tier: a reward for Gold is not shown
+    to Silver), by the rule Deliverect's checkout uses. Points aside: the card shows how far
+    the guest is from each one."""
     reached = tier_for(account.lifetime_points, levels)
     rank = rank_of(reached.tier_id if reached else None, levels)
     found = []
     for reward in live_rewards(tenant_id):
-        if availability(reward.active_from, reward.active_to, now) != Availability.LIVE:
-            continue
-        if reward.min_tier_id is not None:
-            needed = rank_of(reward.min_tier_id, levels)
-            if needed is not None and (rank is None or rank < needed):
-                continue
-        found.append(RewardPrice(reward.id, reward.title, reward.cost))
+        program = as_program(reward, levels)
+        if check_program(program, Customer(program.cost, rank), None, now).applicable:
+            found.append(RewardPrice(reward.id, reward.title, reward.cost))
     return found
 
 
 def _usable_coupons(tenant_id: int, account_id: int, now: datetime) -> list[Coupon]:
+    """The coupons the guest can use now (rules.coupons.refusal), soonest to end first."""
+    owner = str(account_id)
     usable = [
         coupon
         for coupon in coupons_of(tenant_id, account_id)
-        if coupon.status == CouponStatus.ACTIVE
-        and (coupon.valid_to is None or coupon.valid_to > now)
+        if coupon_rules.refusal(
+            coupon_rules.Coupon(
+                coupon.code, owner, coupon_rules.CouponStatus(coupon.status), coupon.valid_to
+            ),
+            owner,
+            now,
+        )
+        is None
     ]
     return sorted(usable, key=lambda coupon: (coupon.valid_to is None, coupon.valid_to or now))

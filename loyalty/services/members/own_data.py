@@ -12,14 +12,13 @@ from sqlalchemy import select
 from ...extensions import db
 from ...models import Account, AccountEvent, LedgerEntry, Order
 from ...time import to_iso, to_iso_or_none
-from ...validation import FieldErrors, text_problem
+from ...validation import FieldErrors
 from ..accounts.erasure import erase_account
 from ..accounts.profile import Profile, update_profile
-from ..accounts.search import FIRST_DAY
 from ..campaigns.account_campaigns import account_coupons, account_memberships
 from ..scoping import get_for_tenant
 from ..wallet.balances import wallet_for
-from .join import NAME_MAX
+from .join import details_problems
 
 
 @dataclass(frozen=True)
@@ -36,14 +35,8 @@ def update_own_details(
     """The guest's names, birthday and marketing consent, in one transaction through
     profile.update_profile (identifiers, sex and tags stay; campaigns see the change)."""
     account = get_for_tenant(Account, account_id, tenant_id)
-    errors: dict[str, str] = {}
     first_name, last_name = details.first_name.strip(), details.last_name.strip()
-    if problem := text_problem(first_name, NAME_MAX, "enter your first name"):
-        errors["first_name"] = problem
-    if len(last_name) > NAME_MAX:
-        errors["last_name"] = f"use at most {NAME_MAX} characters"
-    if details.birthdate is not None and not FIRST_DAY <= details.birthdate <= now.date():
-        errors["birthdate"] = "enter your birthday, a date in the past"
+    errors = details_problems(first_name, last_name, details.birthdate, now.date())
     if errors:
         raise FieldErrors(errors)
     profile = Profile(

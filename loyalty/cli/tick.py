@@ -29,8 +29,8 @@ from . import loyalty_cli
 def tick(now_text: str | None) -> None:
     """Run the periodic jobs once: write off expired points, prune the webhook call log and
     ended sign-in sessions, run the campaigns (snapshots, dynamic joins, birthdays, timeouts,
-    coupon expiry, lapsed checkout locks), deliver due notifications, bring the stats' daily
-    rollups up to yesterday."""
+    coupon expiry, lapsed checkout locks), deliver due notifications, bring the stats' rollups
+    up to ten minutes ago (run it every few minutes: the stats pages read only the rest live)."""
     now = _parse_now(now_text)
     account_ids = due_accounts(now)
     with click.progressbar(length=len(account_ids), label="Expiring points") as bar:

@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, text
+from sqlalchemy import func, insert, select, text
 
 from loyalty.extensions import db
 from loyalty.models import Account
 from loyalty.services.accounts.search import (
+    conditions,
     count_matching,
-    matching,
     order_by,
+    page_statement,
     parse_criteria,
     search_accounts,
 )
@@ -54,7 +55,8 @@ def crowd(tenant):
 def plan(tenant_id: int, args: dict) -> str:
     criteria, errors = parse_criteria(args)
     assert not errors
-    statement = matching(tenant_id, criteria).order_by(*order_by(criteria)).limit(25)
+    where = conditions(tenant_id, criteria, None)
+    statement = select(Account).where(*where).order_by(*order_by(criteria)).limit(25)
     sql = str(statement.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
     explain = "EXPLAIN " if db.engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
     return "\n".join(str(row[-1]) for row in db.session.execute(text(explain + sql)))
@@ -91,6 +93,33 @@ def test_each_look_up_finds_its_account(crowd):
     for typed in ("user17@example.com", "+32 470 000 017", "C0000017", "acc17"):
         criteria, _ = parse_criteria({"q": typed})
         assert [a.external_id for a in search_accounts(crowd.id, criteria).accounts] == ["acc17"]
+
+
+def test_searches_of_one_shape_each_find_their_own_accounts(crowd, other_tenant):
+    """The SQL of a shape is built once and reused: the values must never be."""
+    for number in (17, 18, 1017):
+        criteria, _ = parse_criteria({"q": f"user{number}@example.com"})
+        assert [a.external_id for a in search_accounts(crowd.id, criteria).accounts] == [
+            f"acc{number}"
+        ]
+        assert search_accounts(other_tenant.id, criteria).accounts == []  # not its restaurant
+    for low, high in ((0, 9), (490, 499)):
+        criteria, _ = parse_criteria({"points_min": str(low), "points_max": str(high)})
+        page = search_accounts(crowd.id, criteria, per_page=1000)
+        assert page.accounts and all(low <= a.points_balance <= high for a in page.accounts)
+        assert count_matching(crowd.id, criteria) == len(page.accounts)
+
+
+def test_conditions_of_several_searches_in_one_statement_keep_their_values(crowd):
+    """Segment figures count several saved searches in one SELECT."""
+    from sqlalchemy import and_, case
+
+    searches = [parse_criteria({"q": q})[0] for q in ("user17@example.com", "acc18", "acc19")]
+    columns = [
+        func.sum(case((and_(*conditions(crowd.id, search, None)), 1), else_=0))
+        for search in searches
+    ]
+    assert db.session.execute(select(*columns).select_from(Account)).one() == (1, 1, 1)
 
 
 def test_counting_does_not_load_rows_and_stops_at_the_cap(crowd):
@@ -134,13 +163,12 @@ def test_a_name_search_lists_identifiers_then_last_names_then_first_names_once_e
 
 
 def test_a_name_search_page_reads_indexes_in_order(crowd):
-    from loyalty.services.accounts.search import _name_search_page
-
     if db.engine.dialect.name == "postgresql":
         # 3,000 rows are few enough to hash-join in full; at scale the planner joins by key.
         db.session.execute(text("SET LOCAL enable_seqscan = off"))
     criteria, _ = parse_criteria({"q": "ross"})
-    statement = _name_search_page(crowd.id, criteria, 1, 25, None).limit(26)
+    statement, params = page_statement(crowd.id, criteria, 1, 25)
+    statement = statement.params(params)
     sql = str(statement.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
     explain = "EXPLAIN " if db.engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
     text_plan = "\n".join(str(row[-1]) for row in db.session.execute(text(explain + sql)))

@@ -10,12 +10,16 @@ import calendar
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import TypeVar
 from urllib.parse import urlencode
 
 from sqlalchemy import (
+    BindParameter,
+    Integer,
     Select,
     and_,
+    bindparam,
     exists,
     extract,
     false,
@@ -27,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import NullType
 
 from ...extensions import db
 from ...models import Account, AccountTag
@@ -197,9 +202,18 @@ def parse_criteria(args: Mapping[str, str]) -> tuple[SearchCriteria, dict[str, s
     return criteria, errors
 
 
-def matching(tenant_id: int, criteria: SearchCriteria, default_region: str | None = None) -> Select:
-    """SELECT Account ... WHERE the criteria, unsorted: the base of pages, counts and exports."""
-    return select(Account).where(*conditions(tenant_id, criteria, default_region))
+# A search's SQL depends only on its shape (which filters, which look-up alternatives, which
+# sort), never on the values typed. Each shape is built once per process and run with the
+# values as parameters: building SQLAlchemy expressions costs more than the indexed look-up.
+#
+# A shape is (alternatives, filters). An alternative is a tuple of terms, all of which must
+# hold; a term is (column, operator, parameter) with operator "=" (equal), "=?" (equal and not
+# NULL), "^" (starts with, as an index range) or "^*" (starts with, no upper bound: the prefix
+# ends in the last code point). A filter is a name from _FILTERS.
+Term = tuple[str, str, str]
+Shape = tuple[tuple[tuple[Term, ...], ...], tuple[str, ...]]
+Params = dict[str, object]
+Bind = Callable[[str], BindParameter]  # a parameter's name -> its place in the SQL
 
 
 def order_by(criteria: SearchCriteria) -> tuple[ColumnElement, ...]:
@@ -225,7 +239,6 @@ def _order(sort: str, wrapped: bool) -> tuple[ColumnElement, ...]:
     return tuple(clauses)
 
 
-# Built once: constructing SQL expressions costs more than running an indexed look-up.
 _ORDERS = {(sort, wrapped): _order(sort, wrapped) for sort in SORTS for wrapped in (False, True)}
 # The account's tags as one "a,b" string, fetched with the page instead of by a second query.
 _TAG_LIST = (
@@ -251,15 +264,8 @@ def search_accounts(
     """One page of matching accounts with their tags, in one query (one row more than the page
     says whether there is a next one)."""
     page = max(1, page)
-    if effective_sort(criteria) == "name" and _name_words(criteria.q):
-        query = _name_search_page(tenant_id, criteria, page, per_page, default_region)
-    else:
-        query = (
-            matching(tenant_id, criteria, default_region)
-            .add_columns(_TAG_LIST)
-            .order_by(*order_by(criteria))
-        )
-    rows = db.session.execute(query.limit(per_page + 1).offset((page - 1) * per_page)).all()
+    statement, params = page_statement(tenant_id, criteria, page, per_page, default_region)
+    rows = db.session.execute(statement, params).all()
     shown = rows[:per_page]
     return SearchPage(
         accounts=[account for account, _tags in shown],
@@ -270,6 +276,25 @@ def search_accounts(
     )
 
 
+def page_statement(
+    tenant_id: int,
+    criteria: SearchCriteria,
+    page: int,
+    per_page: int,
+    default_region: str | None = None,
+) -> tuple[Select, Params]:
+    """The SELECT of (Account, its tags) for one page plus one row, and its parameters."""
+    shape, params = _plan(tenant_id, criteria, default_region)
+    sort = effective_sort(criteria)
+    if sort == "name" and _name_words(criteria.q):
+        params["wanted"] = page * per_page + 1
+        statement = _name_search_page(shape)
+    else:
+        statement = _sorted_page(shape, sort, bool(criteria.q))
+    params |= {"limit": per_page + 1, "offset": (page - 1) * per_page}
+    return statement, params
+
+
 def count_matching(
     tenant_id: int,
     criteria: SearchCriteria,
@@ -277,125 +302,215 @@ def count_matching(
     default_region: str | None = None,
 ) -> int:
     """How many accounts match, counted in the database; with `cap`, stops at cap + 1."""
-    ids = select(Account.id).where(*conditions(tenant_id, criteria, default_region))
+    shape, params = _plan(tenant_id, criteria, default_region)
     if cap is not None:
-        ids = ids.limit(cap + 1)
-    return db.session.scalar(select(func.count()).select_from(ids.subquery()))
+        params["cap"] = cap + 1
+    return db.session.scalar(_count(shape, cap is not None), params)
 
 
 def conditions(
     tenant_id: int, criteria: SearchCriteria, default_region: str | None
 ) -> list[ColumnElement]:
-    # A look-up names the tenant in each of its alternatives (see _lookup); repeating it outside
-    # would let SQLite's planner prefer scanning the tenant's accounts by that one condition.
-    where: list[ColumnElement] = (
-        [_lookup(tenant_id, criteria.q, default_region)]
-        if criteria.q
-        else [Account.tenant_id == tenant_id]
-    )
-    if not criteria.include_retired:
-        where.append(~Account.retired)
-    if criteria.tag:
-        where.append(
-            exists().where(
-                AccountTag.account_id == Account.id,
-                AccountTag.tenant_id == tenant_id,
-                AccountTag.tag == criteria.tag,
-            )
+    """The WHERE of the criteria with their values bound, for queries built elsewhere
+    (exports, segment figures, the API's lists)."""
+    shape, params = _plan(tenant_id, criteria, default_region)
+    # Unique names: a caller may put several criteria's conditions in one statement. No type:
+    # each value takes its column's (a UTC datetime column stores what it compares).
+    return list(
+        _build_where(
+            shape, lambda name: bindparam(name, params[name], type_=NullType(), unique=True)
         )
+    )
+
+
+# -- plans: the criteria as a shape and its values, in plain Python ----------------------------
+
+
+def _plan(
+    tenant_id: int, criteria: SearchCriteria, default_region: str | None
+) -> tuple[Shape, Params]:
+    params: Params = {"tenant_id": tenant_id}
+    alternatives = _alternatives(criteria.q, default_region, params) if criteria.q else ()
+    filters: list[str] = []
+    if not criteria.include_retired:
+        filters.append("active")
+    if criteria.tag:
+        filters.append("tag")
+        params["tag"] = criteria.tag
     if criteria.tier is not None:
-        where.append(_tier_condition(tenant_id, criteria.tier))
-    if criteria.points_min is not None:
-        where.append(Account.points_balance >= criteria.points_min)
-    if criteria.points_max is not None:
-        where.append(Account.points_balance <= criteria.points_max)
-    if criteria.birthday_month is not None:
-        where.append(extract("month", Account.birthdate) == criteria.birthday_month)
-    if criteria.joined_from:
-        where.append(Account.created_at >= _start_of(criteria.joined_from))
-    if criteria.joined_to:
-        where.append(Account.created_at < _start_of(criteria.joined_to + timedelta(days=1)))
-    if criteria.ordered_after:
-        where.append(Account.last_order_at >= _start_of(criteria.ordered_after))
-    if criteria.ordered_before:
-        where.append(Account.last_order_at < _start_of(criteria.ordered_before))
+        filters += _tier_filters(tenant_id, criteria.tier, params)
+    values = {
+        "points_min": criteria.points_min,
+        "points_max": criteria.points_max,
+        "birthday_month": criteria.birthday_month,
+        "joined_from": _start_of(criteria.joined_from),
+        "joined_before": _start_of(criteria.joined_to and criteria.joined_to + timedelta(days=1)),
+        "ordered_after": _start_of(criteria.ordered_after),
+        "ordered_before": _start_of(criteria.ordered_before),
+    }
+    for name, value in values.items():
+        if value is not None:
+            filters.append(name)
+            params[name] = value
     if criteria.consent:
-        where.append(Account.marketing_consent.is_(criteria.consent == "yes"))
-    return where
+        filters.append(f"consent_{criteria.consent}")
+    return (alternatives, tuple(filters)), params
 
 
-def _lookup(tenant_id: int, q: str, default_region: str | None) -> ColumnElement:
+def _alternatives(
+    q: str, default_region: str | None, params: Params
+) -> tuple[tuple[Term, ...], ...]:
     """What the box matches: an email (exact, or its beginning while it is being typed); else
-    the account id, card, phone (normalised to E.164) or the beginning of a name.
-
-    Each alternative repeats the tenant so that it is one (tenant_id, column) index look-up:
-    both databases then answer the OR as a union of index searches (SQLite's multi-index OR,
-    PostgreSQL's BitmapOr) instead of scanning the tenant's accounts.
-    """
-    tenant = Account.tenant_id == tenant_id
-    return or_(*(and_(tenant, alt.condition) for alt in _alternatives(q, default_region)))
-
-
-@dataclass(frozen=True)
-class _Alternative:
-    """One way the box can match, and how its matches are listed in a name search."""
-
-    condition: ColumnElement
-    rank: int  # identifiers first (0), then last names (1), then first names (2)
-    by_first_name: bool  # listed in first-name index order rather than last-name order
-
-
-def _alternatives(q: str, default_region: str | None) -> list[_Alternative]:
+    the account id, card, phone (normalised to E.164) or the beginning of a name."""
     if "@" in q:
         try:
             email = normalise_email(q)
         except IdentityError:
             email = None
         if email is not None:
-            return [_Alternative(Account.email == email, 0, False)]
-        return [_Alternative(_prefix(Account.email, q.strip().lower()), 0, False)]
-    alternatives = [
-        _Alternative(Account.external_id == q, 0, False),
-        _Alternative(and_(Account.card.is_not(None), Account.card == q), 0, False),
-    ]
+            params["email"] = email
+            return ((("email", "=", "email"),),)
+        return ((_prefix_term("email", "typed", q.strip().lower(), params),),)
+    params["q"] = q
+    alternatives: list[tuple[Term, ...]] = [(("external_id", "=", "q"),), (("card", "=?", "q"),)]
     if looks_like_phone(q):
         try:
             phone = normalise_phone(q, default_region)
         except IdentityError:
             phone = None
         if phone:
-            alternatives.append(
-                _Alternative(and_(Account.phone.is_not(None), Account.phone == phone), 0, False)
-            )
+            params["phone"] = phone
+            alternatives.append((("phone", "=?", "phone"),))
     words = _name_words(q)
     if words:
         whole = " ".join(words)
-        alternatives.append(_Alternative(_prefix(Account.last_name_key, whole), 1, False))
+        alternatives.append((_prefix_term("last_name_key", "whole", whole, params),))
         if len(words) > 1:
             first, rest = words[0], " ".join(words[1:])
             alternatives += [
-                _Alternative(
-                    and_(
-                        _prefix(Account.last_name_key, rest), _prefix(Account.first_name_key, first)
-                    ),
-                    1,
-                    False,
+                (
+                    _prefix_term("last_name_key", "rest", rest, params),
+                    _prefix_term("first_name_key", "first", first, params),
                 ),
-                _Alternative(
-                    and_(
-                        _prefix(Account.last_name_key, first), _prefix(Account.first_name_key, rest)
-                    ),
-                    1,
-                    False,
+                (
+                    _prefix_term("last_name_key", "first", first, params),
+                    _prefix_term("first_name_key", "rest", rest, params),
                 ),
             ]
-        alternatives.append(_Alternative(_prefix(Account.first_name_key, whole), 2, True))
-    return alternatives
+        alternatives.append((_prefix_term("first_name_key", "whole", whole, params),))
+    return tuple(alternatives)
 
 
-def _name_search_page(
-    tenant_id: int, criteria: SearchCriteria, page: int, per_page: int, default_region: str | None
-):
+def _prefix_term(column: str, name: str, prefix: str, params: Params) -> Term:
+    """`column` starts with `prefix`: a range the column's plain b-tree index serves on both
+    databases (the key columns are byte-ordered); LIKE then keeps only exact prefixes."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    params[f"{name}_from"] = prefix
+    params[f"{name}_like"] = escaped + "%"
+    last = prefix[-1]
+    if ord(last) == 0x10FFFF:
+        return (column, "^*", name)
+    params[f"{name}_before"] = prefix[:-1] + chr(ord(last) + 1)
+    return (column, "^", name)
+
+
+def _tier_filters(tenant_id: int, tier_id: int, params: Params) -> list[str]:
+    """Tiers are derived from lifetime points, so a tier is a lifetime-points range."""
+    for tier, low, high in requirements(tier_levels(tenant_id)):
+        if tier.tier_id == tier_id:
+            params["lifetime_low"] = low
+            if high is None:
+                return ["lifetime_from"]
+            params["lifetime_high"] = high
+            return ["lifetime_from", "lifetime_to"]
+    return ["no_tier"]  # a tier that no longer exists has no members
+
+
+def _start_of(day: date | None) -> datetime | None:
+    return None if day is None else datetime.combine(day, time.min, tzinfo=UTC)
+
+
+# -- SQL: built from a shape alone, once per shape and process --------------------------------
+
+_FILTERS: dict[str, Callable[[Bind], ColumnElement]] = {
+    "active": lambda bind: ~Account.retired,
+    "tag": lambda bind: exists().where(
+        AccountTag.account_id == Account.id,
+        AccountTag.tenant_id == bind("tenant_id"),
+        AccountTag.tag == bind("tag"),
+    ),
+    "lifetime_from": lambda bind: Account.lifetime_points >= bind("lifetime_low"),
+    "lifetime_to": lambda bind: Account.lifetime_points <= bind("lifetime_high"),
+    "no_tier": lambda bind: false(),
+    "points_min": lambda bind: Account.points_balance >= bind("points_min"),
+    "points_max": lambda bind: Account.points_balance <= bind("points_max"),
+    "birthday_month": lambda bind: extract("month", Account.birthdate) == bind("birthday_month"),
+    "joined_from": lambda bind: Account.created_at >= bind("joined_from"),
+    "joined_before": lambda bind: Account.created_at < bind("joined_before"),
+    "ordered_after": lambda bind: Account.last_order_at >= bind("ordered_after"),
+    "ordered_before": lambda bind: Account.last_order_at < bind("ordered_before"),
+    "consent_yes": lambda bind: Account.marketing_consent.is_(True),
+    "consent_no": lambda bind: Account.marketing_consent.is_(False),
+}
+
+
+def _count_param(name: str) -> BindParameter[int]:
+    """A LIMIT or OFFSET value (typed, so that it also renders as a literal for EXPLAIN)."""
+    return bindparam(name, type_=Integer)
+
+
+@lru_cache(maxsize=512)
+def _where(shape: Shape) -> tuple[ColumnElement, ...]:
+    """The WHERE of a shape, its values left as named parameters."""
+    return _build_where(shape, bindparam)
+
+
+def _build_where(shape: Shape, bind: Bind) -> tuple[ColumnElement, ...]:
+    """A look-up names the tenant in each of its alternatives, so each is one (tenant_id,
+    column) index search and both databases answer the OR as a union of index searches
+    (SQLite's multi-index OR, PostgreSQL's BitmapOr); repeating the tenant outside would let
+    SQLite's planner prefer scanning the tenant's accounts by that one condition."""
+    alternatives, filters = shape
+    tenant = Account.tenant_id == bind("tenant_id")
+    where = (
+        [or_(*(and_(tenant, _alternative(terms, bind)) for terms in alternatives))]
+        if alternatives
+        else [tenant]
+    )
+    return (*where, *(_FILTERS[name](bind) for name in filters))
+
+
+def _alternative(terms: tuple[Term, ...], bind: Bind) -> ColumnElement:
+    conditions = []
+    for column_name, operator, name in terms:
+        column = getattr(Account, column_name)
+        if operator == "=":
+            conditions.append(column == bind(name))
+        elif operator == "=?":
+            conditions.append(and_(column.is_not(None), column == bind(name)))
+        else:
+            conditions += [
+                column >= bind(f"{name}_from"),
+                column.like(bind(f"{name}_like"), escape="\\"),
+            ]
+            if operator == "^":
+                conditions.append(column < bind(f"{name}_before"))
+    return and_(*conditions)
+
+
+@lru_cache(maxsize=512)
+def _sorted_page(shape: Shape, sort: str, typed: bool) -> Select:
+    return (
+        select(Account, _TAG_LIST)
+        .where(*_where(shape))
+        .order_by(*_ORDERS[(sort, typed)])
+        .limit(_count_param("limit"))
+        .offset(_count_param("offset"))
+    )
+
+
+@lru_cache(maxsize=512)
+def _name_search_page(shape: Shape) -> Select:
     """A page of a name search sorted by name, without sorting every match.
 
     "ros" can match tens of thousands of customers; sorting them all for 25 rows is what made
@@ -403,35 +518,48 @@ def _name_search_page(
     order (identifiers, then last names, then first names), skipping rows an earlier
     alternative already listed, and only those few rows are merged and sorted.
     """
-    filters = conditions(tenant_id, replace(criteria, q=""), default_region)
-    wanted = page * per_page + 1
+    alternatives, filters = shape
+    plain = _where(((), filters))
     branches = []
     earlier: list[ColumnElement] = []
-    for alternative in _alternatives(criteria.q, default_region):
+    for terms in alternatives:
+        column, operator = terms[0][:2]
+        rank = 0 if operator.startswith("=") else 2 if column == "first_name_key" else 1
         first_key, second_key = (
             (Account.first_name_key, Account.last_name_key)
-            if alternative.by_first_name
+            if column == "first_name_key"
             else (Account.last_name_key, Account.first_name_key)
         )
+        condition = _alternative(terms, bindparam)
         branch = (
             select(
                 Account.id.label("id"),
-                literal(alternative.rank).label("rank"),
+                literal(rank).label("rank"),
                 first_key.label("k1"),
                 second_key.label("k2"),
             )
-            .where(*filters, alternative.condition, *(~condition for condition in earlier))
+            .where(*plain, condition, *(~previous for previous in earlier))
             .order_by(first_key, second_key, Account.id)
-            .limit(wanted)
+            .limit(_count_param("wanted"))
         )
         branches.append(select(branch.subquery()))
-        earlier.append(alternative.condition)
+        earlier.append(condition)
     listed = union_all(*branches).subquery()
     return (
         select(Account, _TAG_LIST)
         .join(listed, listed.c.id == Account.id)
         .order_by(listed.c.rank, listed.c.k1, listed.c.k2, listed.c.id)
+        .limit(_count_param("limit"))
+        .offset(_count_param("offset"))
     )
+
+
+@lru_cache(maxsize=512)
+def _count(shape: Shape, capped: bool) -> Select:
+    ids = select(Account.id).where(*_where(shape))
+    if capped:
+        ids = ids.limit(_count_param("cap"))
+    return select(func.count()).select_from(ids.subquery())
 
 
 def _name_words(q: str) -> list[str]:
@@ -439,30 +567,6 @@ def _name_words(q: str) -> list[str]:
     if "@" in q or not any(c.isalpha() for c in q):
         return []
     return name_key(q).split()
-
-
-def _prefix(column, prefix: str) -> ColumnElement:
-    """`column` starts with `prefix`, as a range the column's plain b-tree index serves on both
-    databases (the key columns are byte-ordered); LIKE then keeps only exact prefixes."""
-    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    conditions = [column >= prefix, column.like(escaped + "%", escape="\\")]
-    last = prefix[-1]
-    if ord(last) < 0x10FFFF:
-        conditions.append(column < prefix[:-1] + chr(ord(last) + 1))
-    return and_(*conditions)
-
-
-def _tier_condition(tenant_id: int, tier_id: int) -> ColumnElement:
-    """Tiers are derived from lifetime points, so a tier is a lifetime-points range."""
-    for tier, low, high in requirements(tier_levels(tenant_id)):
-        if tier.tier_id == tier_id:
-            condition = Account.lifetime_points >= low
-            return condition if high is None else and_(condition, Account.lifetime_points <= high)
-    return false()  # a tier that no longer exists has no members
-
-
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def month_names() -> list[tuple[int, str]]:

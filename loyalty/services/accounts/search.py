@@ -454,7 +454,7 @@ _FILTERS: dict[str, Callable[[Bind], ColumnElement]] = {
 }
 
 
-def _count_param(name: str) -> BindParameter[int]:
+def _limit_param(name: str) -> BindParameter[int]:
     """A LIMIT or OFFSET value (typed, so that it also renders as a literal for EXPLAIN)."""
     return bindparam(name, type_=Integer)
 
@@ -504,8 +504,8 @@ def _sorted_page(shape: Shape, sort: str, typed: bool) -> Select:
         select(Account, _TAG_LIST)
         .where(*_where(shape))
         .order_by(*_ORDERS[(sort, typed)])
-        .limit(_count_param("limit"))
-        .offset(_count_param("offset"))
+        .limit(_limit_param("limit"))
+        .offset(_limit_param("offset"))
     )
 
 
@@ -540,7 +540,7 @@ def _name_search_page(shape: Shape) -> Select:
             )
             .where(*plain, condition, *(~previous for previous in earlier))
             .order_by(first_key, second_key, Account.id)
-            .limit(_count_param("wanted"))
+            .limit(_limit_param("wanted"))
         )
         branches.append(select(branch.subquery()))
         earlier.append(condition)
@@ -549,8 +549,8 @@ def _name_search_page(shape: Shape) -> Select:
         select(Account, _TAG_LIST)
         .join(listed, listed.c.id == Account.id)
         .order_by(listed.c.rank, listed.c.k1, listed.c.k2, listed.c.id)
-        .limit(_count_param("limit"))
-        .offset(_count_param("offset"))
+        .limit(_limit_param("limit"))
+        .offset(_limit_param("offset"))
     )
 
 
@@ -558,7 +558,7 @@ def _name_search_page(shape: Shape) -> Select:
 def _count(shape: Shape, capped: bool) -> Select:
     ids = select(Account.id).where(*_where(shape))
     if capped:
-        ids = ids.limit(_count_param("cap"))
+        ids = ids.limit(_limit_param("cap"))
     return select(func.count()).select_from(ids.subquery())
 
 

@@ -118,7 +118,10 @@ def programs_for(
         offers.append(
             ProgramOffer(entry.program_id, entry.listing, verdict.applicable, verdict.reason)
         )
-    for coupon in usable_coupons(tenant_id, customer.id, session_id, now):
+    coupons = (
+        usable_coupons(tenant_id, customer.id, session_id, now) if customer.may_have_coupons else ()
+    )
+    for coupon in coupons:
         verdict = check_program(_as_program(coupon), checked, basket, now)
         offers.append(
             ProgramOffer(coupon.code, coupon_listing(coupon), verdict.applicable, verdict.reason)

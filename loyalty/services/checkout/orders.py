@@ -37,7 +37,6 @@ from ...time import local_time
 from ..campaigns import engine as campaign_engine
 from ..pagination import Page, paginate
 from ..reporting import rollups
-from ..setup.earning import earning_rules
 from ..wallet.ledger import Balances, Posting, lock_account, post, post_new, take_back_points
 from .catalogue import Catalogue, VersionedTenant, catalogue
 from .redemption import begin_locked, end_sessions, live_holds
@@ -373,7 +372,7 @@ def _visits_paid(
 
 def _terms(tenant: OrderTenant, shop: Catalogue) -> rules.EarningTerms:
     return rules.EarningTerms(
-        rules=earning_rules(tenant.id),
+        rules=shop.earning_rules,
         points_validity_days=tenant.points_validity_days,
         decimal_digits=tenant.decimal_digits,
         max_points_per_order=tenant.max_points_per_order,

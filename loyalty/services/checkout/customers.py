@@ -69,7 +69,8 @@ class CheckoutCustomer:
     lifetime_points: int
     points_held: int  # by live holds of other checkout sessions (all sessions when none given)
     # False only when the look-up saw no ACTIVE or LOCKED coupon: the programs listing then
-    # skips the coupon query (most customers have none). True when not looked at.
+    # skips the coupon query and validate the release of coupon locks (most customers have
+    # none). True when not looked at.
     may_have_coupons: bool = True
 
 
@@ -83,8 +84,8 @@ def find_checkout_customer(
 ) -> CheckoutCustomer | None:
     """`find_customer` (same keys, same order, merged accounts resolved, erased ones skipped)
     without loading the whole profile, and with the points other baskets hold (0 when `holds`
-    is off: for callers that read the holds again under the account lock). With `holds`, the
-    same statement also says whether the customer has any coupon a checkout could use."""
+    is off: for callers that read the holds again under the account lock). The same statement
+    also says whether the customer has any coupon a checkout could use or has locked."""
     held = "none" if not holds else "all" if session_id is None else "others"
     for identifier, fields in keys.in_order():
         found = identifier_keys(identifier)
@@ -132,15 +133,14 @@ def _checkout_query(
     compares the account id and card (a providerId), ranked as `find_account` ranks them.
     """
     account = Account.__table__.c
+    coupon = Coupon.__table__.c
+    # Served by ix_coupons_account_status; usable_coupons decides which ones really are.
+    may_have_coupons = exists().where(
+        coupon.account_id == account.id, coupon.status.in_(("ACTIVE", "LOCKED"))
+    )
     if held == "none":
         points_held = literal_column("0")
-        may_have_coupons = literal_column("1")
     else:
-        coupon = Coupon.__table__.c
-        # Served by ix_coupons_account_status; usable_coupons decides which ones really are.
-        may_have_coupons = exists().where(
-            coupon.account_id == account.id, coupon.status.in_(("ACTIVE", "LOCKED"))
-        )
         hold = Hold.__table__.c
         query = select(func.coalesce(func.sum(hold.points), 0)).where(
             hold.account_id == account.id,

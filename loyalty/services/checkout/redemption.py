@@ -212,7 +212,8 @@ def validate_and_hold(
         now + timedelta(seconds=hold_seconds),
         now,
     )
-    release_session_locks(tenant_id, customer.id, session_id, passed & coupons.keys(), now)
+    if coupons or customer.may_have_coupons:  # else no lock of this session can exist
+        release_session_locks(tenant_id, customer.id, session_id, passed & coupons.keys(), now)
     db.session.commit()
     return answer
 

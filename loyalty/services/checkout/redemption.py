@@ -51,14 +51,17 @@ COUPON_REFUSALS = {
 
 
 def begin_locked(account_id: int) -> Balances | None:
-    """Start a fresh transaction whose first statement takes the account lock; returns the
-    balances as of the lock (None when the account is gone).
+    """Take the account lock, first write of the transaction; returns the balances as of the
+    lock (None when the account is gone).
 
-    The caller's earlier reads (finding the customer) are ended first: on SQLite a transaction
-    that has read cannot later take the write lock if another writer committed meanwhile, and on
-    PostgreSQL nothing is lost because every balance and hold is read again after the lock.
+    On SQLite the caller's earlier reads (finding the customer) are ended first: a transaction
+    that has read cannot later take the write lock if another writer committed meanwhile. On
+    PostgreSQL they stay in the same transaction (no new pool checkout, hence no second
+    pre-ping): under READ COMMITTED every statement sees what was committed before it, and
+    every balance and hold is read again after the lock anyway.
     """
-    db.session.rollback()
+    if db.session.get_bind().dialect.name != "postgresql":
+        db.session.rollback()
     return lock_account(account_id)
 
 

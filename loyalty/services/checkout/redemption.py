@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import joinedload
 
 from ...extensions import db
@@ -272,12 +272,21 @@ def live_holds(account_id: int, now: datetime) -> list[LiveHold]:
     """The account's holds still reserving points, oldest first. Call under the account lock."""
     return [
         LiveHold(*row)
-        for row in db.session.execute(
-            select(Hold.id, Hold.reward_id, Hold.session_id, Hold.points)
-            .where(Hold.account_id == account_id, Hold.status == "held", Hold.expires_at > now)
-            .order_by(Hold.created_at, Hold.id)
-        )
+        for row in db.session.execute(_LIVE_HOLDS, {"account_id": account_id, "now": now})
     ]
+
+
+_holds = Hold.__table__.c
+# Built once (Core, bound parameters): every order reads its customer's live holds.
+_LIVE_HOLDS = (
+    select(_holds.id, _holds.reward_id, _holds.session_id, _holds.points)
+    .where(
+        _holds.account_id == bindparam("account_id"),
+        _holds.status == "held",
+        _holds.expires_at > bindparam("now"),
+    )
+    .order_by(_holds.created_at, _holds.id)
+)
 
 
 def end_sessions(account_id: int, session_ids: Iterable[str], now: datetime) -> None:

@@ -66,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-ping", action="store_true", help="pool_pre_ping off")
     parser.add_argument("--rounds", type=int, default=5, help="best of this many rounds")
     parser.add_argument("--profile", help="programs, validate or order: print cProfile's top")
+    parser.add_argument(
+        "--sort", default="cumulative", help="cProfile order: cumulative, tottime, ..."
+    )
     parser.add_argument("--show", action="store_true", help="print one call's statements")
     parser.add_argument(
         "--only", help="comma-separated subset of programs,validate,order (e.g. for py-spy)"
@@ -144,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
                 for statement in one_call:
                     print(f"    {statement}")
             if profiler:
-                pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+                pstats.Stats(profiler).sort_stats(args.sort).print_stats(45)
     return 0
 
 

@@ -154,7 +154,9 @@ def validate_wallet(call: Call) -> Response:
 def programs(call: Call) -> Response:
     tenant, payload, basket = order_request(call, ProgramsRequest)
     account = customer_from_order(tenant.id, payload.order.customer, payload.sessionId)
-    return jsonify(program_listing(call, tenant, account, basket, payload.sessionId))
+    listing = program_listing(call, tenant, account, basket, payload.sessionId)
+    call.response_data = listing  # the log sums it up as it is, without reading the JSON back
+    return jsonify(listing)
 
 
 @webhooks.post(f"{PREFIX}/programs/validate")

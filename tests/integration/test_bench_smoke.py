@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from bench import bare_app
+from bench import bare_app, floor_app
 from bench import campaigns as campaigns_bench
 from bench import exports as exports_bench
 from bench import stats as stats_bench
@@ -119,6 +119,60 @@ def test_each_benchmarked_webhook_accepts_the_pooled_bodies(bench_app, seeded):
         BARE_PATH, data=pools.programs[0], headers={"Content-Type": "application/json"}
     )
     assert bare.status_code == 200 and bare.get_json()["ok"] is True
+
+
+def _same_shape(app_value, floor_value) -> None:
+    """Same keys everywhere; a value may be null on one side only (an answer's own data)."""
+    if isinstance(app_value, dict):
+        assert isinstance(floor_value, dict) and set(app_value) == set(floor_value)
+        for key, item in app_value.items():
+            _same_shape(item, floor_value[key])
+    elif isinstance(app_value, list) and app_value and floor_value:
+        _same_shape(app_value[0], floor_value[0])
+    elif app_value is not None and floor_value is not None:
+        assert type(app_value) is type(floor_value), (app_value, floor_value)
+
+
+def test_the_floor_answers_the_apps_wire_shapes_for_the_same_bodies(
+    bench_app, seeded, postgres_url, monkeypatch
+):
+    """bench/floor_app.py is only a fair floor if the same signed bodies get the same shapes
+    back (checkout 0 validates what order 0 redeems), and a bad signature is refused first."""
+    client = bench_app.test_client()
+    registration = signed(
+        REGISTRATION_PATH, registration_body(seeded.api_key), seeded.webhook_secret
+    )
+    answer = client.post(REGISTRATION_PATH, data=registration.body, headers=registration.headers)
+    paths = endpoint_paths(answer.get_json(), PUBLIC_HOST)
+    app_pools, floor_pools = (
+        build_pools(seeded, programs_size=1, checkout_size=1, run_tag=tag, rng=random.Random(3))
+        for tag in ("app", "floor")
+    )
+    monkeypatch.setenv("FLOOR_DATABASE_URL", postgres_url)
+    monkeypatch.setenv("FLOOR_TENANT_ID", str(seeded.tenant_id))
+    monkeypatch.setenv("FLOOR_WEBHOOK_SECRET", seeded.webhook_secret)
+    monkeypatch.setattr(floor_app, "_state", {})
+    floor = floor_app.app.test_client()
+    try:
+        for endpoint in ("programs", "validate", "order"):
+            answers = []
+            for server, pools in ((client, app_pools), (floor, floor_pools)):
+                body = getattr(pools, endpoint)[0]
+                request = signed(paths[endpoint], body, seeded.webhook_secret)
+                response = server.post(request.path, data=request.body, headers=request.headers)
+                assert response.status_code == 200, (endpoint, response.get_data(as_text=True))
+                answers.append(response.get_json())
+            app_answer, floor_answer = answers
+            if endpoint != "order":
+                ids = [item["programId"] for item in app_answer]
+                assert ids == [item["programId"] for item in floor_answer]
+            _same_shape(app_answer, floor_answer)
+        forged = signed(paths["programs"], floor_pools.programs[0], "not-the-secret")
+        refused = floor.post(forged.path, data=forged.body, headers=forged.headers)
+        assert refused.status_code == 401
+    finally:
+        if floor_app._state:
+            floor_app._state["conn"].close()
 
 
 def test_checkouts_have_their_own_sessions_and_order_ids(seeded):

@@ -8,7 +8,13 @@ import pytest
 from loyalty.extensions import db
 from loyalty.models import Account, LedgerEntry, Order
 from loyalty.services.checkout.orders import credit_held_order
-from loyalty.services.setup.earning import RuleDetails, add_rule, rule_rows, update_rule
+from loyalty.services.setup.earning import (
+    RuleDetails,
+    add_rule,
+    delete_rule,
+    rule_rows,
+    update_rule,
+)
 from loyalty.services.wallet.ledger import ledger_sum
 from loyalty.time import utcnow
 from tests.support.deliverect import add_reward, add_tier, checkout_customer, item, order_body
@@ -188,3 +194,17 @@ def test_a_held_order_credited_later_keeps_what_each_rule_gave(deliverect, custo
     credit_held_order(tenant.id, order.id, owner.id, utcnow())
     assert parts(earn_entry("H1")) == [("spend", 10), ("visit", 5)]
     assert balance(customer) == 15
+
+
+def test_an_order_after_a_rule_change_earns_by_the_new_rule(deliverect, customer, tenant):
+    """The earning rules are cached with the catalogue: every change must reach the next order,
+    whichever worker (here: the same process, with the old rules already cached) records it."""
+    assert place(deliverect, customer, "R1", 2000)["pointsEarned"] == 20
+    update_rule(
+        tenant.id, spend_rule(tenant).id, RuleDetails("spend", "spend", points=3, per_amount=100)
+    )
+    assert place(deliverect, customer, "R2", 2000)["pointsEarned"] == 60
+    extra = add_rule(tenant.id, RuleDetails("visit", "visit", points=5, per_day=None))
+    assert place(deliverect, customer, "R3", 2000)["pointsEarned"] == 65
+    delete_rule(tenant.id, extra.id)
+    assert place(deliverect, customer, "R4", 2000)["pointsEarned"] == 60

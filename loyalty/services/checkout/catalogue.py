@@ -4,11 +4,12 @@ wire listing.
 One place builds the program JSON, so the dashboard preview, the CLI export and the webhook
 answer can never disagree.
 
-The webhooks read a tenant's catalogue (live rewards as rules Programs with their listings, and
-the tier levels) from a per-process cache keyed by the tenant's `catalog_version`. Any flush that
-adds, changes or deletes a Reward or a Tier bumps that version in the same transaction (an ORM
-hook below, so no writer can forget it), and every webhook reads the version in the query that
-finds its tenant: a change made through any worker is seen by all workers on their next call.
+The webhooks read a tenant's catalogue (live rewards as rules Programs with their listings, the
+tier levels and the earning rules) from a per-process cache keyed by the tenant's
+`catalog_version`. Any flush that adds, changes or deletes a Reward, a Tier or an EarningRule
+bumps that version in the same transaction (an ORM hook below, so no writer can forget it),
+and every webhook reads the version in the query that finds its tenant: a change made through
+any worker is seen by all workers on their next call.
 Only data is cached; every verdict (active window, points, tier) is still computed per call.
 """
 
@@ -23,7 +24,8 @@ from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from ...extensions import db
-from ...models import Reward, Tenant, Tier
+from ...models import EarningRule, Reward, Tenant, Tier
+from ...rules import earning
 from ...rules.programs import COUPON_PROGRAM_TYPES, Program
 from ...rules.tiers import TierLevel
 from ...time import to_iso_or_none
@@ -130,6 +132,7 @@ class Catalogue:
     rewards: tuple[CatalogueReward, ...]  # live ones, in the team's order
     by_program_id: dict[str, CatalogueReward]
     by_id: dict[int, CatalogueReward]
+    earning_rules: tuple[earning.EarningRule, ...]  # in the team's order
 
 
 class VersionedTenant(Protocol):
@@ -144,7 +147,8 @@ _catalogues: dict[int, tuple[tuple[int, datetime], Catalogue]] = {}
 
 
 def catalogue(tenant: VersionedTenant) -> Catalogue:
-    """The tenant's live rewards and tier levels, loaded once per catalogue version.
+    """The tenant's live rewards, tier levels and earning rules, loaded once per catalogue
+    version.
 
     The version is read before the data, so the data is never older than the version it is
     cached under: any later change bumps the version past it and the next call reloads.
@@ -159,6 +163,8 @@ def catalogue(tenant: VersionedTenant) -> Catalogue:
 
 
 def load_catalogue(tenant_id: int) -> Catalogue:
+    from ..setup.earning import earning_rules  # that module imports this one
+
     levels = tier_levels(tenant_id)
     rewards = tuple(
         CatalogueReward(
@@ -176,6 +182,7 @@ def load_catalogue(tenant_id: int) -> Catalogue:
         rewards=rewards,
         by_program_id={entry.program_id: entry for entry in rewards},
         by_id={entry.id: entry for entry in rewards},
+        earning_rules=earning_rules(tenant_id),
     )
 
 
@@ -183,14 +190,14 @@ def _catalogue_tenants(objects: Iterable[object]) -> set[int]:
     return {
         obj.tenant_id
         for obj in objects
-        if isinstance(obj, Reward | Tier) and obj.tenant_id is not None
+        if isinstance(obj, Reward | Tier | EarningRule) and obj.tenant_id is not None
     }
 
 
 @event.listens_for(Session, "before_flush")
 def _bump_catalogue_versions(session: Session, _context, _instances) -> None:
-    """Rewards or tiers about to be written: their tenants' catalogue version moves on, in the
-    same transaction, so no webhook worker keeps serving the old catalogue."""
+    """Rewards, tiers or earning rules about to be written: their tenants' catalogue version
+    moves on, in the same transaction, so no webhook worker keeps serving the old catalogue."""
     changed = _catalogue_tenants(session.new) | _catalogue_tenants(session.deleted)
     changed |= _catalogue_tenants(
         obj for obj in session.dirty if session.is_modified(obj, include_collections=False)

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 
-from sqlalchemy import Select, and_, bindparam, case, func, literal_column, or_, select
+from sqlalchemy import Select, and_, bindparam, case, exists, func, literal_column, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
-from ...models import Account, Hold, utcnow
+from ...models import Account, Coupon, Hold, utcnow
 from ..accounts.profile import (
     ANY_IDENTIFIER,
     EMAIL_ONLY,
@@ -68,6 +68,10 @@ class CheckoutCustomer:
     cash_balance: int
     lifetime_points: int
     points_held: int  # by live holds of other checkout sessions (all sessions when none given)
+    # False only when the look-up saw no ACTIVE or LOCKED coupon: the programs listing then
+    # skips the coupon query and validate the release of coupon locks (most customers have
+    # none). True when not looked at.
+    may_have_coupons: bool = True
 
 
 def find_checkout_customer(
@@ -80,7 +84,8 @@ def find_checkout_customer(
 ) -> CheckoutCustomer | None:
     """`find_customer` (same keys, same order, merged accounts resolved, erased ones skipped)
     without loading the whole profile, and with the points other baskets hold (0 when `holds`
-    is off: for callers that read the holds again under the account lock)."""
+    is off: for callers that read the holds again under the account lock). The same statement
+    also says whether the customer has any coupon a checkout could use or has locked."""
     held = "none" if not holds else "all" if session_id is None else "others"
     for identifier, fields in keys.in_order():
         found = identifier_keys(identifier)
@@ -114,7 +119,7 @@ def find_checkout_customer(
                 else None
             )
         if row is not None and row.erased_at is None:
-            return CheckoutCustomer(*row[:6])
+            return CheckoutCustomer(*row[:6], may_have_coupons=bool(row.may_have_coupons))
     return None
 
 
@@ -128,6 +133,11 @@ def _checkout_query(
     compares the account id and card (a providerId), ranked as `find_account` ranks them.
     """
     account = Account.__table__.c
+    coupon = Coupon.__table__.c
+    # Served by ix_coupons_account_status; usable_coupons decides which ones really are.
+    may_have_coupons = exists().where(
+        coupon.account_id == account.id, coupon.status.in_(("ACTIVE", "LOCKED"))
+    )
     if held == "none":
         points_held = literal_column("0")
     else:
@@ -167,6 +177,7 @@ def _checkout_query(
             points_held.label("points_held"),
             account.merged_into_id,
             account.erased_at,
+            may_have_coupons.label("may_have_coupons"),
         )
         .where(match)
         .limit(1)

@@ -37,7 +37,6 @@ from ...time import local_time
 from ..campaigns import engine as campaign_engine
 from ..pagination import Page, paginate
 from ..reporting import rollups
-from ..setup.earning import earning_rules
 from ..wallet.ledger import Balances, Posting, lock_account, post, post_new, take_back_points
 from .catalogue import Catalogue, VersionedTenant, catalogue
 from .redemption import begin_locked, end_sessions, live_holds
@@ -196,7 +195,9 @@ def _record_order(tenant: OrderTenant, report: OrderReport, now: datetime) -> Or
     # The holds it used are closed above; whatever else its checkouts still hold is released.
     end_sessions(account_id, plan.sessions_ended, now)
     # The same transaction moves the customer's campaigns: coupons used, ORDER states counted.
-    campaign_engine.on_order_placed(tenant.id, db.session.get(Order, order_id), now)
+    # A tenant read without the flag (a Tenant row) is assumed to have campaigns.
+    if getattr(tenant, "has_campaigns", True):
+        campaign_engine.on_order_placed(tenant.id, db.session.get(Order, order_id), now)
     db.session.commit()
     return OrderOutcome(_facts_of(values), replay=False)
 
@@ -373,7 +374,7 @@ def _visits_paid(
 
 def _terms(tenant: OrderTenant, shop: Catalogue) -> rules.EarningTerms:
     return rules.EarningTerms(
-        rules=earning_rules(tenant.id),
+        rules=shop.earning_rules,
         points_validity_days=tenant.points_validity_days,
         decimal_digits=tenant.decimal_digits,
         max_points_per_order=tenant.max_points_per_order,

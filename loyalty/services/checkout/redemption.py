@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import joinedload
 
 from ...extensions import db
@@ -51,14 +51,17 @@ COUPON_REFUSALS = {
 
 
 def begin_locked(account_id: int) -> Balances | None:
-    """Start a fresh transaction whose first statement takes the account lock; returns the
-    balances as of the lock (None when the account is gone).
+    """Take the account lock, first write of the transaction; returns the balances as of the
+    lock (None when the account is gone).
 
-    The caller's earlier reads (finding the customer) are ended first: on SQLite a transaction
-    that has read cannot later take the write lock if another writer committed meanwhile, and on
-    PostgreSQL nothing is lost because every balance and hold is read again after the lock.
+    On SQLite the caller's earlier reads (finding the customer) are ended first: a transaction
+    that has read cannot later take the write lock if another writer committed meanwhile. On
+    PostgreSQL they stay in the same transaction (no new pool checkout, hence no second
+    pre-ping): under READ COMMITTED every statement sees what was committed before it, and
+    every balance and hold is read again after the lock anyway.
     """
-    db.session.rollback()
+    if db.session.get_bind().dialect.name != "postgresql":
+        db.session.rollback()
     return lock_account(account_id)
 
 
@@ -118,7 +121,10 @@ def programs_for(
         offers.append(
             ProgramOffer(entry.program_id, entry.listing, verdict.applicable, verdict.reason)
         )
-    for coupon in usable_coupons(tenant_id, customer.id, session_id, now):
+    coupons = (
+        usable_coupons(tenant_id, customer.id, session_id, now) if customer.may_have_coupons else ()
+    )
+    for coupon in coupons:
         verdict = check_program(_as_program(coupon), checked, basket, now)
         offers.append(
             ProgramOffer(coupon.code, coupon_listing(coupon), verdict.applicable, verdict.reason)
@@ -209,7 +215,8 @@ def validate_and_hold(
         now + timedelta(seconds=hold_seconds),
         now,
     )
-    release_session_locks(tenant_id, customer.id, session_id, passed & coupons.keys(), now)
+    if coupons or customer.may_have_coupons:  # else no lock of this session can exist
+        release_session_locks(tenant_id, customer.id, session_id, passed & coupons.keys(), now)
     db.session.commit()
     return answer
 
@@ -265,12 +272,21 @@ def live_holds(account_id: int, now: datetime) -> list[LiveHold]:
     """The account's holds still reserving points, oldest first. Call under the account lock."""
     return [
         LiveHold(*row)
-        for row in db.session.execute(
-            select(Hold.id, Hold.reward_id, Hold.session_id, Hold.points)
-            .where(Hold.account_id == account_id, Hold.status == "held", Hold.expires_at > now)
-            .order_by(Hold.created_at, Hold.id)
-        )
+        for row in db.session.execute(_LIVE_HOLDS, {"account_id": account_id, "now": now})
     ]
+
+
+_holds = Hold.__table__.c
+# Built once (Core, bound parameters): every order reads its customer's live holds.
+_LIVE_HOLDS = (
+    select(_holds.id, _holds.reward_id, _holds.session_id, _holds.points)
+    .where(
+        _holds.account_id == bindparam("account_id"),
+        _holds.status == "held",
+        _holds.expires_at > bindparam("now"),
+    )
+    .order_by(_holds.created_at, _holds.id)
+)
 
 
 def end_sessions(account_id: int, session_ids: Iterable[str], now: datetime) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import bindparam, column, delete, func, insert, select, text
 
 from ...extensions import db
 from ...models import WebhookCall, utcnow
@@ -200,13 +200,13 @@ def record_call(
     A plain Core INSERT committed at once. On PostgreSQL the commit does not wait for the WAL
     flush (`synchronous_commit = off` for this transaction only): a crash may lose the last few
     log rows, never points. The setting is applied only when the transaction has not written
-    anything yet, so a view that left a write uncommitted (a bug) still gets a durable commit.
+    anything yet, so a view that left a write uncommitted (a bug) still gets a durable commit;
+    the same statement sets it and inserts (one round trip per call, not two).
     """
     try:
-        if db.session.get_bind().dialect.name == "postgresql":
-            db.session.execute(_LOG_ONLY_ASYNC_COMMIT)
+        postgres = db.session.get_bind().dialect.name == "postgresql"
         db.session.execute(
-            _INSERT_CALL,
+            _INSERT_CALL_ASYNC if postgres else _INSERT_CALL,
             {
                 "tenant_id": tenant_id,
                 "endpoint": endpoint[:64],
@@ -228,10 +228,33 @@ def record_call(
 
 
 _INSERT_CALL = insert(WebhookCall.__table__)
-# set_config(..., is_local => true) is SET LOCAL: it ends with this transaction.
-_LOG_ONLY_ASYNC_COMMIT = text(
-    "SELECT set_config('synchronous_commit', 'off', true) "
-    "WHERE pg_current_xact_id_if_assigned() IS NULL"
+_CALL_COLUMNS = (
+    "tenant_id",
+    "endpoint",
+    "method",
+    "status",
+    "latency_ms",
+    "error",
+    "request_summary",
+    "response_summary",
+    "created_at",
+)
+# set_config(..., is_local => true) is SET LOCAL: it ends with this transaction. Read in the
+# INSERT's own WHERE (an InitPlan, run once before the row is written), so "nothing written
+# yet" is judged before this insert; the condition is always true, only its side effect counts.
+_ASYNC_IF_NOTHING_WRITTEN = (
+    text(
+        "SELECT set_config('synchronous_commit', 'off', true) AS v "
+        "WHERE pg_current_xact_id_if_assigned() IS NULL"
+    )
+    .columns(column("v"))
+    .subquery("async_commit")
+)
+_INSERT_CALL_ASYNC = insert(WebhookCall.__table__).from_select(
+    _CALL_COLUMNS,
+    select(
+        *(bindparam(name, type_=WebhookCall.__table__.c[name].type) for name in _CALL_COLUMNS)
+    ).where(select(func.count(_ASYNC_IF_NOTHING_WRITTEN.c.v)).scalar_subquery() >= 0),
 )
 
 

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import ColumnElement, Select, bindparam, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
 from ...models import (
+    Campaign,
     DeliverectAccount,
     DeliverectLink,
     RefusedRegistration,
@@ -131,6 +132,9 @@ class LinkedTenant:
     decimal_digits: int
     max_points_per_order: int
     max_order_amount: int
+    # Whether the tenant has any campaign at all: without one, an order moves no campaign
+    # (no coupons, no memberships, no dynamic joins), so recording it skips the engine.
+    has_campaigns: bool
 
 
 def tenant_for_link(account_id: str | None, profile_id: str | None) -> LinkedTenant | None:
@@ -144,7 +148,8 @@ def tenant_for_link(account_id: str | None, profile_id: str | None) -> LinkedTen
     ).all()
     if len(rows) != 1:  # unknown, or the account's profiles belong to several tenants
         return None
-    return LinkedTenant(*rows[0])
+    *columns, has_campaigns = rows[0]
+    return LinkedTenant(*columns, has_campaigns=bool(has_campaigns))
 
 
 @cache
@@ -168,6 +173,7 @@ def _tenant_query(by_account: bool, by_profile: bool) -> Select:
             tenant.decimal_digits,
             tenant.max_points_per_order,
             tenant.max_order_amount,
+            exists().where(Campaign.__table__.c.tenant_id == tenant.id).label("has_campaigns"),
         )
         .where(tenant.id.in_(links))
         .limit(2)

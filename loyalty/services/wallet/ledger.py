@@ -88,6 +88,7 @@ def lock_account(account_id: int) -> Balances | None:
 
 
 _accounts = Account.__table__.c
+_INSERT_ENTRY = insert(LedgerEntry.__table__)
 _BALANCES = (
     _accounts.points_balance,
     _accounts.cash_balance,
@@ -325,7 +326,10 @@ def post_new(
             raise LedgerConflict(f"account {account_id} changed without holding its lock")
         _expire_cached_balances(account_id, *values)
     if rows:
-        db.session.execute(insert(LedgerEntry.__table__).values(rows))
+        # A list of parameter sets for one prepared INSERT: compiled once per process (a
+        # multi-VALUES statement would be compiled again for every call), and still sent as
+        # one statement on PostgreSQL (SQLAlchemy's insertmanyvalues).
+        db.session.execute(_INSERT_ENTRY, rows)
     return Balances(after["points"], after["cash"], lifetime, after["debt"])
 
 

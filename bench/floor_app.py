@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the pure rules
 
@@ -117,13 +117,17 @@ def _tier_rank(lifetime_points: int, thresholds: list[int]) -> int | None:
     return rank
 
 
-def _verified(state: dict) -> tuple[bytes, dict] | Response:
-    raw = request.get_data()
+@app.before_request
+def _verified() -> Response | None:
+    """The signature, checked before any other work; then the body, parsed once, in `g`."""
+    g.state = state = _setup()
+    g.raw = raw = request.get_data()
     given = (request.headers.get(SIGNATURE_HEADER) or "").strip().lower().encode()
     expected = hmac.new(state["secret"], raw, hashlib.sha256).hexdigest().encode()
     if not hmac.compare_digest(expected, given):
         return _json({"error": "bad_signature"}, 401)
-    return raw, json.loads(raw)
+    g.body = json.loads(raw)
+    return None
 
 
 def _json(value, status: int = 200) -> Response:
@@ -156,11 +160,7 @@ _CUSTOMER = (
 
 @app.post(f"{PREFIX}/programs")
 def programs() -> Response:
-    state = _setup()
-    verified = _verified(state)
-    if isinstance(verified, Response):
-        return verified
-    _, body = verified
+    state, body = g.state, g.body
     conn, catalogue = state["conn"], state["catalogue"]
     basket = _basket(body["order"])
     with conn.cursor() as cur:
@@ -182,11 +182,7 @@ def programs() -> Response:
 
 @app.post(f"{PREFIX}/programs/validate")
 def validate() -> Response:
-    state = _setup()
-    verified = _verified(state)
-    if isinstance(verified, Response):
-        return verified
-    _, body = verified
+    state, body = g.state, g.body
     conn, catalogue = state["conn"], state["catalogue"]
     session_id = body.get("sessionId") or ""
     basket = _basket(body["order"])
@@ -241,11 +237,7 @@ def validate() -> Response:
 
 @app.post(f"{PREFIX}/orders")
 def order() -> Response:
-    state = _setup()
-    verified = _verified(state)
-    if isinstance(verified, Response):
-        return verified
-    raw, body = verified
+    state, raw, body = g.state, g.raw, g.body
     conn, catalogue, tenant_id = state["conn"], state["catalogue"], state["tenant_id"]
     order_id = body["orderId"]
     known = catalogue["by_program_id"]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Integer, String
+from sqlalchemy import JSON, Boolean, Integer, String, exists, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from .base import Timestamps
+from .campaign import Campaign
 
 SLUG_PATTERN = r"^[a-zA-Z0-9_-]{3,64}$"
 
@@ -68,3 +69,9 @@ class Tenant(Timestamps, db.Model):
 
     def __repr__(self) -> str:
         return f"<Tenant {self.slug}>"
+
+    @property
+    def has_campaigns(self) -> bool:
+        """Whether any campaign exists (the webhooks read this with their tenant instead): an
+        order of a tenant without one moves no campaign, so recording it skips the engine."""
+        return bool(db.session.scalar(select(exists().where(Campaign.tenant_id == self.id))))

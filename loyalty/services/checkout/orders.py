@@ -59,6 +59,8 @@ class OrderTenant(VersionedTenant, Protocol):
     def max_points_per_order(self) -> int: ...
     @property
     def max_order_amount(self) -> int: ...
+    @property
+    def has_campaigns(self) -> bool: ...
 
 
 class OrderNotRecorded(Exception):
@@ -195,8 +197,7 @@ def _record_order(tenant: OrderTenant, report: OrderReport, now: datetime) -> Or
     # The holds it used are closed above; whatever else its checkouts still hold is released.
     end_sessions(account_id, plan.sessions_ended, now)
     # The same transaction moves the customer's campaigns: coupons used, ORDER states counted.
-    # A tenant read without the flag (a Tenant row) is assumed to have campaigns.
-    if getattr(tenant, "has_campaigns", True):
+    if tenant.has_campaigns:
         campaign_engine.on_order_placed(tenant.id, db.session.get(Order, order_id), now)
     db.session.commit()
     return OrderOutcome(_facts_of(values), replay=False)
